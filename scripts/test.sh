@@ -18,5 +18,5 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
     || echo "could not install chromium: the browser test will skip"
 fi
 
-"$VENV/bin/ruff" check course tests benchmarks lessons solutions
+"$VENV/bin/ruff" check .
 "$VENV/bin/python" -m pytest "$@"
