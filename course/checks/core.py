@@ -1,0 +1,461 @@
+"""Exercise checks: instant feedback for learners, machine-readable results for grading.
+
+Defining a lesson's exercises (in ``course/checks/lessonNN.py``, one module per lesson)::
+
+    import numpy as np
+    from course.checks.core import Exercise
+
+    def _sigmoid_prime(z):
+        s = 1 / (1 + np.exp(-z))
+        return s * (1 - s)
+
+    def _cases():                                   # smallest first
+        rng = np.random.default_rng(0)
+        return [(np.array([0.0]),), (rng.normal(size=5),)]
+
+    EXERCISES = [
+        Exercise(
+            id="01.1",
+            title="derivative of the sigmoid",
+            points=2,
+            reference=_sigmoid_prime,      # a function, or a value for value answers
+            cases=_cases,                  # argument tuples, or a callable returning them
+            mistakes={                     # diagnosis -> planted mistake (same signature)
+                "used the activation instead of its derivative": lambda z: 1 / (1 + np.exp(-z)),
+                "wrong sign": lambda z: -_sigmoid_prime(z),
+                "forgot the outer sigmoid: z * (1 - z)": lambda z: z * (1 - z),
+            },
+        ),
+    ]
+
+Using one in a notebook (the cell after the exercise)::
+
+    from course.checks import check
+    sigmoid_prime = check("01.1", sigmoid_prime)
+
+``check`` never raises into the notebook. It shows one verdict: passed; not done yet (the stub
+raised NotImplementedError, or a value answer is still ``...``); raised (type, message and the
+line of the learner's code); returned None / the wrong shape / the wrong dtype; or wrong, naming
+the planted mistake the answer matches and the smallest failing input. It returns the learner's
+answer when it passed and the reference otherwise, so later cells always run.
+
+A verdict displays as coloured HTML in a notebook and plain text in a terminal, and carries a
+machine-readable record ``{"id", "status", "points", "earned", "hidden"}`` under the MIME type
+``RECORD_MIME`` in the display data, which ``course grade`` reads from an executed notebook.
+Planted mistakes must return values (not raise) and must differ from the reference and from
+each other on at least one case; ``tests/test_exercises.py`` proves every mistake is diagnosed
+as itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import importlib
+import inspect
+import os
+import pkgutil
+import re
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+RECORD_MIME = "application/vnd.backprop-course.check+json"
+ID_PATTERN = re.compile(r"^(\d\d)\.(\d+)$")
+NO_MATCH = "does not match any common mistake"
+FALLBACK = "Using the reference implementation for now."
+
+PASSED, NOT_DONE, RAISED, WRONG = "passed", "not done", "raised", "wrong"
+RETURNED_NONE, WRONG_SHAPE, WRONG_DTYPE = "returned None", "wrong shape", "wrong dtype"
+STATUSES = (PASSED, NOT_DONE, RAISED, WRONG, RETURNED_NONE, WRONG_SHAPE, WRONG_DTYPE)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: what the right answer is and which mistakes to recognise.
+
+    ``reference`` is a function (kind "function": called on every case) or a value (kind
+    "value": the learner's value is compared with it). ``cases`` (function kind only) is a
+    list of argument tuples, or a callable returning one, smallest first. ``mistakes`` maps a
+    diagnosis to a planted mistake: a function with the reference's signature, or a value.
+    ``compare(got, expected) -> bool`` replaces the default comparison (same structure, shape
+    and dtype kind, values within ``rtol``/``atol``). ``hidden_cases`` are used by hidden tests.
+    """
+
+    id: str
+    title: str
+    points: int
+    reference: Any
+    cases: Any = None
+    mistakes: Mapping[str, Any] = field(default_factory=dict)
+    compare: Callable[[Any, Any], bool] | None = None
+    hidden_cases: Any = None
+    rtol: float = 1e-6
+    atol: float = 1e-9
+
+    def __post_init__(self):
+        if not ID_PATTERN.match(self.id):
+            raise ValueError(f"Exercise id must look like 'NN.M' (e.g. '01.2'), got {self.id!r}")
+        if self.kind == "function" and self.cases is None:
+            raise ValueError(f"Exercise {self.id}: a function reference needs cases")
+
+    @property
+    def kind(self) -> str:
+        """"function" when the reference is callable, else "value"."""
+        return "function" if callable(self.reference) else "value"
+
+    def case_list(self, hidden: bool = False) -> list[tuple]:
+        """The argument tuples to call the answer with (hidden ones when asked and defined)."""
+        cases = self.hidden_cases if hidden and self.hidden_cases is not None else self.cases
+        cases = cases() if callable(cases) else cases
+        return [c if isinstance(c, tuple) else (c,) for c in cases]
+
+
+# ---------------------------------------------------------------- registry
+
+
+def lesson_modules() -> list[str]:
+    """Names of the existing ``course.checks.lessonNN`` modules, in lesson order."""
+    import course.checks as pkg
+
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__)
+             if re.fullmatch(r"lesson\d\d", m.name)]
+    return [f"course.checks.{n}" for n in sorted(names)]
+
+
+def lesson_exercises(lesson: str) -> list[Exercise]:
+    """The exercises of lesson ``"NN"`` (empty when that lesson defines none)."""
+    name = f"course.checks.lesson{lesson}"
+    if name not in lesson_modules():
+        return []
+    return list(importlib.import_module(name).EXERCISES)
+
+
+def all_exercises() -> list[Exercise]:
+    """Every registered exercise of every lesson module that exists."""
+    return [ex for mod in lesson_modules() for ex in importlib.import_module(mod).EXERCISES]
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    """The exercise with this id, loaded from ``course.checks.lessonNN`` by its prefix."""
+    match = ID_PATTERN.match(str(exercise_id))
+    if not match:
+        raise ValueError(f"exercise id must look like 'NN.M' (e.g. '01.2'), got {exercise_id!r}")
+    for ex in lesson_exercises(match.group(1)):
+        if ex.id == exercise_id:
+            return ex
+    raise KeyError(f"no exercise {exercise_id!r} in course.checks.lesson{match.group(1)}")
+
+
+# ---------------------------------------------------------------- comparison
+
+
+def _to_numpy(x):
+    """Torch tensors to numpy; everything else unchanged."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        return x.detach().cpu().numpy()
+    return x
+
+
+def _mismatch(got, expected, rtol: float, atol: float) -> str | None:
+    """None when ``got`` matches ``expected``; else the status saying how it differs."""
+    got, expected = _to_numpy(got), _to_numpy(expected)
+    if got is None and expected is not None:
+        return RETURNED_NONE
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return WRONG_SHAPE
+        for g, e in zip(got, expected):
+            status = _mismatch(g, e, rtol, atol)
+            if status:
+                return status
+        return None
+    if isinstance(expected, Mapping):
+        if not isinstance(got, Mapping) or set(got) != set(expected):
+            return WRONG_SHAPE
+        statuses = (_mismatch(got[k], expected[k], rtol, atol) for k in expected)
+        return next((s for s in statuses if s), None)
+    return _array_mismatch(got, expected, rtol, atol)
+
+
+def _array_mismatch(got, expected, rtol: float, atol: float) -> str | None:
+    try:
+        g = np.asarray(got)
+    except Exception:  # an object numpy cannot read is simply a wrong answer
+        return WRONG
+    e = np.asarray(expected)
+    if g.dtype == object or g.dtype.kind not in "biufc":
+        if e.dtype.kind in "biufc":
+            return WRONG
+        return None if _same_object(got, expected) else WRONG
+    if g.shape != e.shape:
+        return WRONG_SHAPE
+    if isinstance(expected, np.ndarray) and not _dtype_compatible(g.dtype, e.dtype):
+        return WRONG_DTYPE
+    if not np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=False):
+        return WRONG
+    return None
+
+
+def _same_object(got, expected) -> bool:
+    try:
+        return bool(got == expected)
+    except Exception:
+        return False
+
+
+def _dtype_compatible(got: np.dtype, expected: np.dtype) -> bool:
+    """Same kind (float/int/bool/complex) and, for floats, the same precision."""
+    if expected.kind == "f":
+        return got == expected
+    if expected.kind in "iu":
+        return got.kind in "iu"
+    return got.kind == expected.kind
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def _short(x, limit: int = 160) -> str:
+    x = _to_numpy(x)
+    if isinstance(x, np.ndarray):
+        text = np.array2string(x, precision=4, suppress_small=True, threshold=12, edgeitems=2)
+        text = f"array({text}, shape={x.shape}, dtype={x.dtype})" if x.ndim else text
+    elif isinstance(x, (tuple, list)):
+        inner = ", ".join(_short(v, limit) for v in x)
+        text = f"({inner})" if isinstance(x, tuple) else f"[{inner}]"
+    elif isinstance(x, float):
+        text = f"{x:.6g}"
+    else:
+        text = repr(x)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _format_args(func, args: tuple) -> str:
+    try:
+        names = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        names = []
+    names = names + [f"arg{i}" for i in range(len(names), len(args))]
+    return ", ".join(f"{n}={_short(a)}" for n, a in zip(names, args))
+
+
+def _learner_line(exc: BaseException) -> str:
+    """'line N: <source>' of the innermost frame outside ``course`` (the learner's code)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not os.path.abspath(f.filename).startswith(package + os.sep)]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f"line {frame.lineno}: {frame.line}" if frame.line else f"line {frame.lineno}"
+
+
+# ---------------------------------------------------------------- the verdict
+
+
+@dataclass
+class CheckResult:
+    """The verdict of one check: displays itself and carries the grading record."""
+
+    exercise: Exercise
+    status: str
+    detail: list[str] = field(default_factory=list)
+    diagnosis: str | None = None
+    hidden: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    @property
+    def earned(self) -> int:
+        return self.exercise.points if self.passed else 0
+
+    @property
+    def record(self) -> dict:
+        """What the grader reads: id, status, points, earned, hidden (and a diagnosis)."""
+        rec = {"id": self.exercise.id, "status": self.status, "points": self.exercise.points,
+               "earned": self.earned, "hidden": self.hidden}
+        if self.diagnosis:
+            rec["diagnosis"] = self.diagnosis
+        return rec
+
+    def headline(self) -> str:
+        ex = self.exercise
+        tag = " (hidden test)" if self.hidden else ""
+        words = {
+            PASSED: f"passed, {ex.points}/{ex.points} points",
+            NOT_DONE: "not done yet",
+            RAISED: "your code raised an exception",
+            WRONG: "not right yet",
+            RETURNED_NONE: "returned None (is a `return` missing?)",
+            WRONG_SHAPE: "returned the wrong shape",
+            WRONG_DTYPE: "returned the wrong dtype",
+        }[self.status]
+        return f"Exercise {ex.id} ({ex.title}){tag}: {words}"
+
+    def lines(self) -> list[str]:
+        out = list(self.detail)
+        if self.diagnosis:
+            out.insert(0, f"Diagnosis: {self.diagnosis}")
+        if not self.passed:
+            out.append(FALLBACK)
+        return out
+
+    def __str__(self) -> str:
+        mark = "PASS" if self.passed else ("TODO" if self.status == NOT_DONE else "FAIL")
+        return "\n".join([f"[{mark}] {self.headline()}"] + [f"  {line}" for line in self.lines()])
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour = {PASSED: "#1a7f37", NOT_DONE: "#9a6700"}.get(self.status, "#cf222e")
+        body = "".join(f"<div style='margin-left:1.2em'>{html.escape(line)}</div>"
+                       for line in self.lines())
+        box = f"border-left:4px solid {colour};padding:2px 8px;font-family:monospace"
+        return (f"<div style='{box}'>"
+                f"<b style='color:{colour}'>{html.escape(self.headline())}</b>{body}</div>")
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/plain": str(self), "text/html": self._repr_html_(), RECORD_MIME: self.record}
+
+
+def evaluate(exercise: Exercise, answer, *, hidden: bool = False) -> CheckResult:
+    """Judge ``answer`` against ``exercise`` without displaying anything; never raises."""
+    try:
+        if exercise.kind == "value":
+            return _evaluate_value(exercise, answer, hidden)
+        return _evaluate_function(exercise, answer, hidden)
+    except Exception as exc:  # a broken comparison must still not crash the lesson
+        return CheckResult(exercise, RAISED, [f"checking failed: {type(exc).__name__}: {exc}"],
+                           hidden=hidden)
+
+
+def _matches(exercise: Exercise, got, expected) -> bool:
+    if exercise.compare is not None:
+        try:
+            return bool(exercise.compare(got, expected))
+        except Exception:
+            return False
+    return _mismatch(got, expected, exercise.rtol, exercise.atol) is None
+
+
+def _evaluate_value(exercise: Exercise, answer, hidden: bool) -> CheckResult:
+    if answer is Ellipsis or answer is NotImplemented:
+        return CheckResult(exercise, NOT_DONE, ["Replace the `...` with your answer."],
+                           hidden=hidden)
+    if _matches(exercise, answer, exercise.reference):
+        return CheckResult(exercise, PASSED, hidden=hidden)
+    status = _status_of_mismatch(exercise, answer, exercise.reference)
+    diagnosis = next(
+        (d for d, v in exercise.mistakes.items() if _matches(exercise, answer, v)), None)
+    return CheckResult(exercise, WRONG if diagnosis else status, [f"your answer: {_short(answer)}"],
+                       diagnosis or (NO_MATCH if status == WRONG else None), hidden=hidden)
+
+
+def _status_of_mismatch(exercise: Exercise, got, expected) -> str:
+    if exercise.compare is not None:
+        return RETURNED_NONE if got is None else WRONG
+    return _mismatch(got, expected, exercise.rtol, exercise.atol) or WRONG
+
+
+def _call(func, args: tuple):
+    return func(*copy.deepcopy(args))
+
+
+def _evaluate_function(exercise: Exercise, answer, hidden: bool) -> CheckResult:
+    if not callable(answer):
+        return CheckResult(exercise, WRONG, [f"expected a function, got {type(answer).__name__}"],
+                           hidden=hidden)
+    cases = exercise.case_list(hidden)
+    outputs = []
+    for k, args in enumerate(cases):
+        try:
+            got = _call(answer, args)
+        except NotImplementedError:
+            return CheckResult(exercise, NOT_DONE,
+                               ["Write your code where it says YOUR CODE HERE."], hidden=hidden)
+        except Exception as exc:
+            return _raised(exercise, answer, args, exc, hidden)
+        outputs.append(got)
+        expected = _call(exercise.reference, args)
+        if not _matches(exercise, got, expected):
+            return _wrong(exercise, answer, cases, outputs, k, expected, hidden)
+    return CheckResult(exercise, PASSED, [f"all {len(cases)} test cases agree"], hidden=hidden)
+
+
+def _raised(exercise: Exercise, answer, args: tuple, exc: Exception, hidden: bool) -> CheckResult:
+    detail = [f"{type(exc).__name__}: {exc}"]
+    where = _learner_line(exc)
+    if where:
+        detail.append(f"at {where}")
+    detail.append(f"input: {_format_args(answer, args)}")
+    return CheckResult(exercise, RAISED, detail, hidden=hidden)
+
+
+def _wrong(exercise, answer, cases, outputs, k, expected, hidden) -> CheckResult:
+    """The verdict for a mismatch on case ``k``: diagnose with the remaining cases too."""
+    outputs = outputs + _rest_outputs(answer, cases[k + 1:])
+    diagnosis = _diagnose(exercise, cases[: len(outputs)], outputs)
+    status = WRONG if diagnosis else _status_of_mismatch(exercise, outputs[k], expected)
+    detail = [
+        f"smallest failing input (case {k + 1} of {len(cases)}): {_format_args(answer, cases[k])}",
+        f"expected: {_short(expected)}",
+        f"got:      {_short(outputs[k])}",
+    ]
+    if not diagnosis and status == WRONG:
+        diagnosis = NO_MATCH
+    return CheckResult(exercise, status, detail, diagnosis, hidden=hidden)
+
+
+def _rest_outputs(answer, cases: list[tuple]) -> list:
+    """The learner's outputs on later cases, stopping at the first that raises."""
+    outputs = []
+    for args in cases:
+        try:
+            outputs.append(_call(answer, args))
+        except Exception:
+            break
+    return outputs
+
+
+def _diagnose(exercise: Exercise, cases: list[tuple], outputs: list) -> str | None:
+    """The first planted mistake that reproduces the learner's outputs on every case run."""
+    for diagnosis, mistake in exercise.mistakes.items():
+        try:
+            pairs = zip(cases, outputs)
+            if all(_matches(exercise, got, _call(mistake, args)) for args, got in pairs):
+                return diagnosis
+        except Exception:
+            continue
+    return None
+
+
+def _show(result: CheckResult) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        print(result)
+        return
+    if get_ipython() is None:
+        print(result)
+    else:
+        display(result)
+
+
+def check(exercise_id: str, answer, *, hidden: bool = False):
+    """Check ``answer`` for exercise ``exercise_id``, show the verdict, return what to use next.
+
+    Returns ``answer`` when it passed, else the exercise's reference. ``hidden=True`` marks a
+    teacher's hidden test (it uses the exercise's hidden cases when it defines some).
+    """
+    exercise = get_exercise(exercise_id)
+    result = evaluate(exercise, answer, hidden=hidden)
+    _show(result)
+    return answer if result.passed else exercise.reference

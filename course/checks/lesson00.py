@@ -1,0 +1,51 @@
+"""Lesson 00 (welcome): two warm-up exercises on derivatives and the chain rule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from course.checks.core import Exercise
+
+CHAIN_X = 1.5
+
+
+def _poly_prime(x):
+    """d/dx (3 x^3 - 2 x^2 + 5) elementwise; x: (n,) -> (n,)."""
+    return 9 * x**2 - 4 * x
+
+
+def _poly_cases():
+    rng = np.random.default_rng(0)
+    return [(np.array([1.0]),), (np.array([-2.0, 0.5, 3.0]),), (rng.normal(size=8),)]
+
+
+EXERCISES = [
+    Exercise(
+        id="00.1",
+        title="derivative of a polynomial",
+        points=1,
+        reference=_poly_prime,
+        cases=_poly_cases,
+        mistakes={
+            "forgot to multiply by the power (3x^2 - 2x)": lambda x: 3 * x**2 - 2 * x,
+            "multiplied by the power but did not lower it (9x^3 - 4x^2)":
+                lambda x: 9 * x**3 - 4 * x**2,
+            "kept the constant: the derivative of 5 is 0": lambda x: 9 * x**2 - 4 * x + 5,
+            "wrong sign on the x^2 term": lambda x: 9 * x**2 + 4 * x,
+        },
+    ),
+    Exercise(
+        id="00.2",
+        title="chain rule: d/dx sin(x^2) at x = 1.5",
+        points=1,
+        reference=math.cos(CHAIN_X**2) * 2 * CHAIN_X,
+        mistakes={
+            "forgot the inner derivative 2x": math.cos(CHAIN_X**2),
+            "wrong sign: the derivative of sin is +cos": -math.cos(CHAIN_X**2) * 2 * CHAIN_X,
+            "evaluated cos at x instead of at x^2": math.cos(CHAIN_X) * 2 * CHAIN_X,
+            "returned the function value sin(x^2), not its derivative": math.sin(CHAIN_X**2),
+        },
+    ),
+]
