@@ -1,0 +1,132 @@
+"""The check framework on small exercises defined here (not registered in any lesson)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course.checks import core
+from course.checks.core import RECORD_MIME, Exercise, evaluate
+
+
+def _grad_w(x, delta):
+    """dL/dW = x.T @ delta; x: (n, d_in), delta: (n, d_out) -> (d_in, d_out)."""
+    return x.T @ delta
+
+
+def _cases():
+    rng = np.random.default_rng(1)
+    return [(np.ones((1, 2)), np.ones((1, 3))), (rng.normal(size=(4, 2)), rng.normal(size=(4, 3)))]
+
+
+GRAD_W = Exercise(
+    id="99.1", title="weight gradient", points=3, reference=_grad_w, cases=_cases,
+    mistakes={
+        "sum instead of mean over the batch": lambda x, d: x.T @ d * len(x),
+        "wrong sign": lambda x, d: -(x.T @ d),
+        "multiplied by 2": lambda x, d: 2 * (x.T @ d),
+    },
+)
+TWO_OUTPUTS = Exercise(
+    id="99.2", title="two gradients", points=1,
+    reference=lambda x, d: (x.T @ d, d.sum(axis=0)), cases=_cases,
+    mistakes={"forgot the bias gradient": lambda x, d: (x.T @ d, np.zeros(d.shape[1])),
+              "bias gradient summed over features": lambda x, d: (x.T @ d, d.sum(axis=1)),
+              "wrong sign": lambda x, d: (-(x.T @ d), -d.sum(axis=0))},
+)
+VALUE = Exercise(id="99.3", title="a number", points=2, reference=0.25,
+                 mistakes={"forgot the square": 0.5, "wrong sign": -0.25, "inverted": 4.0})
+
+
+def test_passing_answer_earns_the_points_and_is_recorded():
+    result = evaluate(GRAD_W, lambda x, d: x.T @ d)
+    assert result.passed
+    assert result.record == {"id": "99.1", "status": "passed", "points": 3, "earned": 3,
+                             "hidden": False}
+
+
+def test_a_mistake_is_diagnosed_with_the_smallest_failing_input():
+    result = evaluate(GRAD_W, lambda x, d: -(x.T @ d))
+    assert (result.status, result.diagnosis) == (core.WRONG, "wrong sign")
+    assert "case 1 of 2" in str(result)
+    assert result.record["earned"] == 0
+
+
+def test_a_mistake_hidden_by_the_first_case_is_caught_and_named_on_a_later_one():
+    # with one example (n = 1) a sum equals a mean; the batch of 4 tells them apart
+    result = evaluate(GRAD_W, lambda x, d: x.T @ d * len(x))
+    assert result.diagnosis == "sum instead of mean over the batch"
+    assert "case 2 of 2" in str(result)
+
+
+def test_an_unknown_wrong_answer_says_it_matches_no_common_mistake():
+    result = evaluate(GRAD_W, lambda x, d: x.T @ d + 1)
+    assert result.diagnosis == core.NO_MATCH
+
+
+def test_missing_transpose_is_reported_as_the_wrong_shape():
+    result = evaluate(GRAD_W, lambda x, d: np.zeros((3, 2)))
+    assert result.status == core.WRONG_SHAPE
+    assert "shape=(3, 2)" in str(result)
+
+
+def test_tuple_outputs_are_compared_part_by_part():
+    assert evaluate(TWO_OUTPUTS, lambda x, d: (x.T @ d, d.sum(axis=0))).passed
+    wrong = evaluate(TWO_OUTPUTS, lambda x, d: (x.T @ d, np.zeros(d.shape[1])))
+    assert wrong.diagnosis == "forgot the bias gradient"
+    assert evaluate(TWO_OUTPUTS, lambda x, d: x.T @ d).status == core.WRONG_SHAPE
+
+
+def test_torch_tensor_answers_are_read_as_arrays():
+    torch = pytest.importorskip("torch")
+    result = evaluate(GRAD_W, lambda x, d: torch.from_numpy(x).T @ torch.from_numpy(d))
+    assert result.passed
+
+
+def test_raised_exception_names_type_message_and_the_learners_line():
+    def answer(x, d):
+        w = x.T
+        return w @ d.T  # shapes do not align
+
+    result = evaluate(GRAD_W, answer)
+    assert result.status == core.RAISED
+    assert "ValueError" in str(result) and "return w @ d.T" in str(result)
+
+
+def test_a_non_function_answer_is_rejected_without_raising():
+    assert evaluate(GRAD_W, 3.0).status == core.WRONG
+
+
+def test_value_exercises_diagnose_values_and_treat_ellipsis_as_not_done():
+    assert evaluate(VALUE, 0.25).passed
+    assert evaluate(VALUE, ...).status == core.NOT_DONE
+    assert evaluate(VALUE, -0.25).diagnosis == "wrong sign"
+    assert evaluate(VALUE, "a quarter").status == core.WRONG
+
+
+def test_check_returns_the_answer_when_it_passes_and_the_reference_otherwise(monkeypatch, capsys):
+    monkeypatch.setattr(core, "get_exercise", lambda _id: GRAD_W)
+
+    def right(x, d):
+        return x.T @ d
+
+    assert core.check("99.1", right) is right
+    assert core.check("99.1", lambda x, d: -(x.T @ d)) is _grad_w
+    out = capsys.readouterr().out
+    assert "[PASS] Exercise 99.1" in out and "Using the reference implementation" in out
+
+
+def test_display_bundle_carries_html_text_and_the_grading_record():
+    bundle = evaluate(GRAD_W, lambda x, d: -(x.T @ d), hidden=True)._repr_mimebundle_()
+    assert bundle[RECORD_MIME]["hidden"] is True
+    assert bundle[RECORD_MIME]["status"] == "wrong"
+    assert "<div" in bundle["text/html"] and "hidden test" in bundle["text/plain"]
+
+
+def test_ids_must_name_a_lesson_and_an_exercise():
+    with pytest.raises(ValueError, match="NN.M"):
+        core.get_exercise("1.2")
+    with pytest.raises(KeyError, match="00.99"):
+        core.get_exercise("00.99")
+    with pytest.raises(ValueError, match="needs cases"):
+        Exercise(id="99.9", title="t", points=1, reference=_grad_w)
