@@ -11,6 +11,9 @@ import sys
 
 COMMANDS = {
     "lab": ("course.lab", "open JupyterLab on the course"),
+    "release": ("course.release", "make lessons/ from solutions/ (exercises open)"),
+    "execute": ("course.notebook", "run notebooks in place and store their outputs clean"),
+    "grade": ("course.grade", "grade submitted notebooks: score table, CSV and JSON"),
 }
 
 

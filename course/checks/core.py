@@ -436,6 +436,10 @@ def _diagnose(exercise: Exercise, cases: list[tuple], outputs: list) -> str | No
     return None
 
 
+def _not_submitted(*args):
+    raise NotImplementedError("this exercise was never checked")
+
+
 def _show(result: CheckResult) -> None:
     try:
         from IPython import get_ipython
@@ -449,13 +453,22 @@ def _show(result: CheckResult) -> None:
         display(result)
 
 
-def check(exercise_id: str, answer, *, hidden: bool = False):
+_SUBMITTED: dict[str, Any] = {}
+
+
+def check(exercise_id: str, answer=Ellipsis, *, hidden: bool = False):
     """Check ``answer`` for exercise ``exercise_id``, show the verdict, return what to use next.
 
     Returns ``answer`` when it passed, else the exercise's reference. ``hidden=True`` marks a
-    teacher's hidden test (it uses the exercise's hidden cases when it defines some).
+    teacher's hidden test: it uses the exercise's hidden cases when it defines some and, with no
+    ``answer``, the answer last given to the visible check (the learner's own, even after the
+    name was rebound to the reference).
     """
     exercise = get_exercise(exercise_id)
+    if hidden and answer is Ellipsis:
+        answer = _SUBMITTED.get(exercise_id, _not_submitted if exercise.kind == "function" else ...)
+    elif not hidden:
+        _SUBMITTED[exercise_id] = answer
     result = evaluate(exercise, answer, hidden=hidden)
     _show(result)
     return answer if result.passed else exercise.reference

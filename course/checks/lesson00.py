@@ -21,6 +21,11 @@ def _poly_cases():
     return [(np.array([1.0]),), (np.array([-2.0, 0.5, 3.0]),), (rng.normal(size=8),)]
 
 
+def _poly_hidden_cases():
+    rng = np.random.default_rng(100)
+    return [(np.array([0.0]),), (rng.uniform(-10, 10, size=50),)]
+
+
 EXERCISES = [
     Exercise(
         id="00.1",
@@ -28,6 +33,7 @@ EXERCISES = [
         points=1,
         reference=_poly_prime,
         cases=_poly_cases,
+        hidden_cases=_poly_hidden_cases,
         mistakes={
             "forgot to multiply by the power (3x^2 - 2x)": lambda x: 3 * x**2 - 2 * x,
             "multiplied by the power but did not lower it (9x^3 - 4x^2)":
