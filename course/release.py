@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 import sys
 from pathlib import Path
@@ -82,7 +83,8 @@ def _assigned_names(code_lines: list[str]) -> list[str]:
 
 def _stub(indent: str, body: list[str], label: str) -> list[str]:
     if indent:
-        return [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError({label!r})"]
+        message = json.dumps(label, ensure_ascii=False)
+        return [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError({message})"]
     names = _assigned_names(body)
     return ["# YOUR CODE HERE"] + [f"{n} = ...  # replace ... with your answer" for n in names]
 
