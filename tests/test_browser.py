@@ -1,0 +1,258 @@
+"""A learner's view: JupyterLab in headless Chromium runs a lesson, and a slider redraws its figure.
+
+The test serves a temporary copy of lessons/ (JupyterLab autosaves outputs into the files it
+opens) from JupyterLab on 127.0.0.1 with a token, opens NOTEBOOK in Debian's Chromium driven by
+Playwright, runs every cell, presses ArrowRight on the first interact slider and checks that the
+slider's readout and the figure's image both changed and that no cell shows an error. A
+screenshot of the slider and its figure is saved under artifacts/ whether the test passes or not.
+It skips only when no Chromium is installed (scripts/test.sh installs it as root).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+# The lesson whose first interact slider the test moves: lesson 00's tangent-line explorer.
+NOTEBOOK = "00_welcome.ipynb"
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = ROOT / "artifacts" / f"browser_{Path(NOTEBOOK).stem}.png"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_S = 60
+RUN_ALL_MS = 120_000
+REDRAW_MS = 30_000
+INTERACT = ".widget-interact"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.is_file(),
+    reason=f"no browser: {CHROMIUM} is missing (apt-get install chromium; scripts/test.sh does "
+    "this when run as root)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+def _isolated_jupyter(home: Path) -> dict[str, str]:
+    """Environment for a server that reads no user config and runs this interpreter's kernel."""
+    env = dict(os.environ)
+    for var, sub in [
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("IPYTHONDIR", "ipython"),
+    ]:
+        env[var] = str(home / sub)
+    kernel = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    _write_json(home / "data" / "kernels" / "python3" / "kernel.json", kernel)
+    _write_json(
+        home
+        / "settings"
+        / "@jupyterlab"
+        / "apputils-extension"
+        / "notification.jupyterlab-settings",
+        {"fetchNews": "false", "checkForUpdates": False},
+    )
+    return env
+
+
+def _server_command(root: Path, home: Path, port: int, token: str) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={home / 'settings'}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+    ]
+    return cmd + (["--allow-root"] if os.geteuid() == 0 else [])
+
+
+def _api(base: str, token: str, path: str, method: str = "GET") -> int:
+    request = urllib.request.Request(
+        f"{base}{path}", method=method, headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status
+
+
+def _wait_until_up(server: subprocess.Popen, base: str, token: str, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"JupyterLab exited with code {server.returncode}:\n{log.read_text()}")
+        try:
+            if _api(base, token, "/api/status") == 200:
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n{log.read_text()}")
+
+
+def _stop(server: subprocess.Popen, base: str, token: str) -> None:
+    """Shut the server down through its API (which stops its kernels); kill it if that fails."""
+    try:
+        _api(base, token, "/api/shutdown", method="POST")
+        server.wait(timeout=15)
+    except (urllib.error.URLError, ConnectionError, subprocess.TimeoutExpired):
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.fixture
+def lab(tmp_path: Path):
+    """JupyterLab serving a copy of lessons/; yields (base URL, token)."""
+    root, home = tmp_path / "course", tmp_path / "jupyter"
+    shutil.copytree(ROOT / "lessons", root / "lessons")
+    port, token = _free_port(), secrets.token_hex(16)
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "jupyterlab.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            _server_command(root, home, port, token),
+            env=_isolated_jupyter(home),
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_until_up(server, base, token, log)
+        yield base, token
+    finally:
+        _stop(server, base, token)
+
+
+RUN_ALL = """async () => {
+    const app = window.jupyterapp;
+    const panel = app.shell.currentWidget;
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    await panel.sessionContext.session.kernel.info;
+    return await app.commands.execute('notebook:run-all-cells');
+}"""
+
+NOTEBOOK_OPEN = """(path) => {
+    const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    return !!(panel && panel.context && panel.context.path === path && panel.sessionContext);
+}"""
+
+CELL_ERRORS = """() => {
+    const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+    const errors = [];
+    for (let i = 0; i < cells.length; i++) {
+        const cell = cells.get(i);
+        if (cell.type !== 'code') continue;
+        const tags = cell.getMetadata('tags') || [];
+        if (tags.includes('raises-exception')) continue;
+        for (const out of cell.outputs.toJSON()) {
+            if (out.output_type === 'error') errors.push(`cell ${i}: ${out.ename}: ${out.evalue}`);
+        }
+    }
+    return errors;
+}"""
+
+
+def _run_all_cells(page: Page) -> None:
+    page.wait_for_function(NOTEBOOK_OPEN, arg=f"lessons/{NOTEBOOK}")
+    page.evaluate(RUN_ALL)
+
+
+def _shown_errors(page: Page) -> list[str]:
+    """Errors in the notebook's outputs and tracebacks shown inside widget outputs."""
+    widget_tracebacks = page.locator(f"{INTERACT} .jp-OutputArea-output").filter(
+        has_text="Traceback"
+    )
+    return page.evaluate(CELL_ERRORS) + widget_tracebacks.all_inner_texts()
+
+
+REDRAWN_OR_FAILED = """([interact, before]) => {
+    const box = document.querySelector(interact);
+    const img = box && box.querySelector('img');
+    return !!box && (box.innerText.includes('Traceback') || (!!img && img.src !== before));
+}"""
+
+
+def _assert_no_errors(page: Page, when: str) -> None:
+    errors = _shown_errors(page)
+    assert not errors, f"errors shown {when}:\n" + "\n\n".join(errors)
+
+
+def test_slider_in_jupyterlab_redraws_its_figure(lab, tmp_path: Path):
+    base, token = lab
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        page.set_default_timeout(RUN_ALL_MS)
+        interact = page.locator(INTERACT).first
+        try:
+            page.goto(f"{base}/lab/tree/lessons/{NOTEBOOK}?token={token}")
+            _run_all_cells(page)
+            _assert_no_errors(page, "after running all cells")
+
+            image, readout = interact.locator("img").first, interact.locator(".widget-readout")
+            image_before, readout_before = image.get_attribute("src"), readout.first.inner_text()
+            interact.locator(".noUi-handle").first.focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                REDRAWN_OR_FAILED, arg=[INTERACT, image_before], timeout=REDRAW_MS
+            )
+            _assert_no_errors(page, "after moving the slider")
+            assert image.get_attribute("src") != image_before
+            assert readout.first.inner_text() != readout_before
+        finally:
+            if interact.count():
+                interact.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOT))
+            browser.close()
