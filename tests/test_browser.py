@@ -29,7 +29,7 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 # The lesson whose first interact slider the test moves: lesson 00's tangent-line explorer.
 NOTEBOOK = "00_welcome.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")  # Debian's package
 SCREENSHOT = ROOT / "artifacts" / f"browser_{Path(NOTEBOOK).stem}.png"
 CHROMIUM_ARGS = [
     "--no-sandbox",
