@@ -175,7 +175,10 @@ def _diverge(history: History, step: int, what: str) -> bool:
 
 
 def _train_step(net, loss_fn, opt, x, y, idx, clip, step, history) -> bool:
-    """One step on rows ``idx``; appends to ``history``. False when training has diverged."""
+    """One step on rows ``idx``; appends to ``history``. False when training has diverged.
+
+    A non-finite gradient is reported at the layer nearest the output, where backward met it.
+    """
     xb, yb = _take(x, idx), _take(y, idx)
     try:
         loss = float(loss_fn.forward(net.forward(xb), yb))
@@ -192,7 +195,10 @@ def _train_step(net, loss_fn, opt, x, y, idx, clip, step, history) -> bool:
     total = math.sqrt(sum(v * v for v in norms.values()))
     bad = [name for name, v in norms.items() if not math.isfinite(v)]
     if bad:
-        return _diverge(history, step, f"gradient norm of layer {bad[0]!r} = {norms[bad[0]]}")
+        what = f"gradient norm of layer {bad[-1]!r} = {norms[bad[-1]]}"
+        if len(bad) > 1:
+            what += f", and of {len(bad) - 1} layer(s) before it"
+        return _diverge(history, step, what)
     history.loss.append(loss)
     history.grad_norm.append(total)
     for name, v in norms.items():

@@ -165,6 +165,51 @@ def test_nan_in_the_loss_is_reported_as_loss_nan_at_step_one(capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_an_infinite_gradient_is_reported_with_its_layer_and_no_step_is_taken():
+    class InfiniteDelta(SoftmaxCrossEntropy):
+        def backward(self):
+            d = super().backward()
+            d[0, 0] = np.inf
+            return d
+
+    x, y = xor_data()
+    net = Net([2, 8, 2])
+    before = {k: v.copy() for k, v in net.parameters().items()}
+    history = fit(net, InfiniteDelta(), SGD(net.parameters(), lr=0.1), x, y, steps=5,
+                  batch_size=None, progress=False, verbose=False)
+    assert history.diverged_at == 1
+    assert history.message.startswith("diverged at step 1 (gradient norm of layer '2' = ")
+    assert all(np.array_equal(v, before[k]) for k, v in net.parameters().items())
+
+
+def test_a_layer_refusing_non_finite_parameters_becomes_a_divergence_report():
+    class StrictLinear(Linear):
+        def forward(self, x):
+            if not np.all(np.isfinite(self.params["W"])):
+                raise ValueError("Linear: W contains NaN or inf")
+            return super().forward(x)
+
+    x, y = xor_data()
+    net = Net([2, 8, 2])
+    net.layers[0].__class__ = StrictLinear
+    net.layers[0].params["W"][0, 0] = np.inf
+    history = fit(net, SoftmaxCrossEntropy(), SGD(net.parameters(), lr=0.1), x, y, steps=5,
+                  batch_size=None, progress=False, verbose=False)
+    assert history.diverged_at == 1
+    assert "parameter '0.W' is not finite" in history.message
+
+
+def test_an_error_unrelated_to_divergence_is_raised_unchanged():
+    class Broken(SoftmaxCrossEntropy):
+        def forward(self, logits, y):
+            raise ValueError("labels out of range")
+
+    x, y = xor_data()
+    net = Net([2, 2])
+    with pytest.raises(ValueError, match="labels out of range"):
+        fit(net, Broken(), SGD(net.parameters(), lr=0.1), x, y, steps=2, progress=False)
+
+
 def _slow_loss(seconds):
     class Slow(SoftmaxCrossEntropy):
         def forward(self, logits, y):
