@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import array_api_compat
 import numpy as np
 
-from course.diagnostics import layer_gradient_norms
+from course.diagnostics import layer_gradient_norms, snapshot, update_to_weight
 from course.optim import clip_grad_norm
 
 PROGRESS_DELAY_S = 1.0
@@ -34,6 +34,7 @@ class History:
     diverged_at: the step (1-based) at which loss/gradients/parameters became NaN or inf, else None.
     message: the divergence report, or "" when training finished normally.
     seconds: wall-clock duration of the run.
+    update_ratios: weight name -> ||step applied|| / ||W|| at each step (record_updates=True only).
     """
 
     loss: list[float] = field(default_factory=list)
@@ -44,6 +45,7 @@ class History:
     diverged_at: int | None = None
     message: str = ""
     seconds: float = 0.0
+    update_ratios: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -129,7 +131,7 @@ def _progress_bar(progress, steps: int):
 def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
         clip: float | None = None, seed: int = 0, progress="auto",
         eval_fn: Callable[[object], float] | None = None, eval_every: int = 50,
-        verbose: bool = True) -> History:
+        verbose: bool = True, record_updates: bool = False) -> History:
     """Train ``net`` for ``steps`` optimizer steps and return the :class:`History`.
 
     net: an MLP (forward, backward, parameters, gradients); loss_fn: a loss with forward(out, y)
@@ -141,6 +143,7 @@ def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
     progress: "auto" (a bar only if the run lasts more than ~1 s), True or False.
     eval_fn(net) -> float is recorded every ``eval_every`` steps and after the last one.
     verbose: print the divergence message when training diverges.
+    record_updates: also record each weight matrix's update-to-weight ratio at every step.
     """
     _check_fit_args(x, y, steps, batch_size, clip)
     history = History()
@@ -150,8 +153,13 @@ def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
     try:
         with np.errstate(all="ignore"):
             for step in range(1, steps + 1):
+                before = snapshot(net.parameters()) if record_updates else None
                 if not _train_step(net, loss_fn, opt, x, y, next(batches), clip, step, history):
                     break
+                if before is not None:
+                    table = update_to_weight(before, net.parameters())
+                    for name, ratio in zip(table["parameter"], table["ratio"]):
+                        history.update_ratios.setdefault(name, []).append(ratio)
                 if eval_fn is not None and (step % eval_every == 0 or step == steps):
                     history.eval_steps.append(step)
                     history.eval_values.append(float(eval_fn(net)))

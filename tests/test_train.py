@@ -121,6 +121,21 @@ def test_history_records_every_step_per_layer_and_the_eval_metric():
     assert "30 steps, finished" in repr(history)
 
 
+def test_record_updates_gives_each_weight_matrix_its_update_to_weight_ratio_per_step():
+    x, y = xor_data()
+    net = Net([2, 8, 2])
+    w0 = net.parameters()["0.W"].copy()
+    history = fit(net, SoftmaxCrossEntropy(), SGD(net.parameters(), lr=0.1), x, y, steps=3,
+                  batch_size=None, progress=False, record_updates=True)
+    assert list(history.update_ratios) == ["0.W", "2.W"]
+    assert all(len(r) == 3 for r in history.update_ratios.values())
+    net1 = Net([2, 8, 2])
+    fit(net1, SoftmaxCrossEntropy(), SGD(net1.parameters(), lr=0.1), x, y, steps=1,
+        batch_size=None, progress=False)
+    expected = np.linalg.norm(net1.parameters()["0.W"] - w0) / np.linalg.norm(w0)
+    assert history.update_ratios["0.W"][0] == pytest.approx(expected, rel=1e-12)
+
+
 def test_same_seed_gives_the_same_run_and_another_seed_another_batch_order():
     x, y = xor_data()
     runs = []
