@@ -14,6 +14,7 @@ device; the state (momentum buffers, moment estimates) is kept per parameter nam
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from collections.abc import Mapping
@@ -60,6 +61,7 @@ class Optimizer:
         self.lr = lr
         self.state: dict[str, dict] = {name: {} for name in self.params}
         self.steps = 0
+        self._torch = any(array_api_compat.is_torch_array(p) for p in self.params.values())
 
     @property
     def lr(self) -> float:
@@ -95,8 +97,17 @@ class Optimizer:
         """Update every parameter in place from ``grads`` (dict name -> array of its shape)."""
         self._check_grads(grads)
         self.steps += 1
-        for name, p in self.params.items():
-            self._update(name, p, grads[name], self.state[name])
+        with self._no_grad():
+            for name, p in self.params.items():
+                self._update(name, p, grads[name], self.state[name])
+
+    def _no_grad(self):
+        """torch.no_grad() for torch parameters (in-place updates of leaves need it)."""
+        if not self._torch:
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.no_grad()
 
     def _update(self, name, p, g, state) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define _update")

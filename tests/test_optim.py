@@ -77,6 +77,12 @@ def test_torch_tensor_parameters_are_updated_in_place_with_dtype_kept():
         assert relative_error(p.numpy(), mirror[n]) < 1e-6
 
 
+def test_torch_leaf_tensors_that_require_grad_can_be_stepped():
+    w = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    SGD({"w": w}, lr=0.5, momentum=0.9).step({"w": torch.ones(3, dtype=torch.float64)})
+    assert w.requires_grad and torch.equal(w.detach(), torch.full((3,), 0.5, dtype=torch.float64))
+
+
 def test_state_is_kept_per_parameter_name():
     opt = SGD(_params(), lr=0.1, momentum=0.5)
     opt.step(_grad_sequence()[0])
