@@ -1,0 +1,164 @@
+"""Matplotlib figures shared by the lessons and the explorers.
+
+Each function draws into ``ax`` when given one (so a lesson can put several side by side) and
+otherwise makes its own figure; it returns the axes it drew on. Nothing here calls ``plt.show``.
+Conventions: layers are numbered from 1 (nearest the input) on the x axis; gradient norms use a
+log axis; decision boundaries shade the predicted class over a grid around the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+FIGSIZE = (8, 3.5)
+CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+
+
+def _axes(ax, figsize=FIGSIZE):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _finite_positive(values) -> np.ndarray:
+    """values as float64 with non-finite or non-positive entries replaced by NaN (not drawn)."""
+    v = np.asarray(values, dtype=np.float64).copy()
+    v[~np.isfinite(v) | (v <= 0)] = np.nan
+    return v
+
+
+def loss_curves(curves: Mapping[str, Sequence[float]], ax=None, log: bool = True,
+                title: str = "training loss"):
+    """One line per run: name -> loss at each step (length = steps run; may differ per run).
+
+    A run that diverged simply ends early; its last finite point is marked with an x.
+    """
+    ax = _axes(ax)
+    for name, loss in curves.items():
+        loss = np.asarray(loss, dtype=np.float64)
+        (line,) = ax.plot(np.arange(1, loss.size + 1), loss, label=name, lw=1.5)
+        finite = np.flatnonzero(np.isfinite(loss))
+        if finite.size and finite[-1] < loss.size - 1:
+            ax.plot(finite[-1] + 1, loss[finite[-1]], "x", color=line.get_color(), ms=8)
+    if log:
+        ax.set_yscale("log")
+    ax.set(xlabel="step", ylabel="loss", title=title)
+    if curves:
+        ax.legend(fontsize="small")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def boundary_grid(x: np.ndarray, resolution: int = 120, padding: float = 0.5):
+    """A grid covering the 2-D points x (n, 2) plus ``padding``.
+
+    Returns (xx, yy, points): xx, yy (resolution, resolution) and points (resolution**2, 2).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"x must have shape (n, 2) for a decision boundary, got {x.shape}")
+    lo, hi = x.min(axis=0) - padding, x.max(axis=0) + padding
+    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
+                         np.linspace(lo[1], hi[1], resolution))
+    return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x, y, ax=None,
+                      resolution: int = 120, title: str = "decision boundary"):
+    """Shade the class ``predict`` gives each point of a grid around x, then scatter the data.
+
+    predict: (m, 2) -> (m,) integer labels; x: (n, 2) inputs; y: (n,) integer labels.
+    """
+    ax = _axes(ax, (4.5, 4))
+    x, y = np.asarray(x), np.asarray(y).astype(int).ravel()
+    xx, yy, points = boundary_grid(x, resolution)
+    with np.errstate(all="ignore"):
+        labels = np.asarray(predict(points)).astype(int).reshape(xx.shape)
+    k = max(int(y.max()), int(labels.max())) + 1
+    colours = CLASS_COLOURS[:k]
+    from matplotlib.colors import ListedColormap
+
+    ax.contourf(xx, yy, labels, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colours),
+                alpha=0.25)
+    for c in range(k):
+        pts = x[y == c]
+        ax.scatter(pts[:, 0], pts[:, 1], s=10, color=colours[c], label=f"class {c}",
+                   edgecolor="white", linewidth=0.3)
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+    ax.legend(fontsize="small", loc="upper right")
+    return ax
+
+
+def gradient_norms(norms: Mapping[str, Sequence[float]], ax=None,
+                   title: str = "gradient norm per layer",
+                   ylabel: str = r"$\|\partial L/\partial W\|$"):
+    """Per-layer gradient norms on a log axis: name -> one norm per layer (layer 1 = input side).
+
+    Zero, NaN or inf norms are left out of the line (a log axis cannot show them).
+    """
+    ax = _axes(ax)
+    for name, values in norms.items():
+        v = _finite_positive(values)
+        ax.plot(np.arange(1, v.size + 1), v, "o-", ms=3, lw=1.5, label=name)
+    ax.set_yscale("log")
+    ax.set(xlabel="layer (1 = nearest the input)", ylabel=ylabel, title=title)
+    if len(norms) > 1:
+        ax.legend(fontsize="small")
+    ax.grid(True, which="both", alpha=0.3)
+    return ax
+
+
+def activation_histograms(activations: Sequence[np.ndarray], labels: Sequence[str] | None = None,
+                          ax=None, bins: int = 60, title: str = "activations"):
+    """Overlaid step histograms of several layers' activations (each any shape, flattened).
+
+    labels: one per array (default 'layer 1', 'layer 2', ...). Densities, so batch sizes compare.
+    """
+    ax = _axes(ax)
+    arrays = [np.asarray(a, dtype=np.float64).ravel() for a in activations]
+    arrays = [a[np.isfinite(a)] for a in arrays]
+    labels = list(labels) if labels is not None else [f"layer {i + 1}" for i in range(len(arrays))]
+    if len(labels) != len(arrays):
+        raise ValueError(f"labels has {len(labels)} entries for {len(arrays)} activation arrays")
+    nonempty = [a for a in arrays if a.size]
+    if nonempty:
+        edges = np.histogram_bin_edges(np.concatenate(nonempty), bins=bins)
+        for a, label in zip(arrays, labels):
+            if a.size:
+                ax.hist(a, bins=edges, density=True, histtype="step", lw=1.5, label=label)
+    ax.set(xlabel="activation value", ylabel="density", title=title)
+    if arrays:
+        ax.legend(fontsize="small")
+    return ax
+
+
+def activation_bands(activations: Sequence[np.ndarray], ax=None,
+                     title: str = "activation distribution per layer"):
+    """Median and 5-95 % / 25-75 % bands of each layer's activations against the layer number.
+
+    activations: one array per layer (any shape, flattened). Shows at a glance whether the signal
+    shrinks to zero, saturates or grows with depth.
+    """
+    ax = _axes(ax)
+    q = activation_quantiles(activations)
+    layers = np.arange(1, q.shape[0] + 1)
+    ax.fill_between(layers, q[:, 0], q[:, 4], alpha=0.2, color="C0", label="5-95 %")
+    ax.fill_between(layers, q[:, 1], q[:, 3], alpha=0.4, color="C0", label="25-75 %")
+    ax.plot(layers, q[:, 2], color="C0", lw=1.5, label="median")
+    ax.set(xlabel="layer (1 = nearest the input)", ylabel="activation", title=title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def activation_quantiles(activations: Sequence[np.ndarray]) -> np.ndarray:
+    """(layers, 5): the 5, 25, 50, 75 and 95 % quantiles of each layer (NaN if none finite)."""
+    out = np.full((len(activations), 5), np.nan)
+    for i, a in enumerate(activations):
+        a = np.asarray(a, dtype=np.float64).ravel()
+        a = a[np.isfinite(a)]
+        if a.size:
+            out[i] = np.percentile(a, [5, 25, 50, 75, 95])
+    return out

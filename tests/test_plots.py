@@ -1,0 +1,77 @@
+"""The shared figures: what each draws, log axes where promised, bad values left out."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course import plots
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_loss_curves_draw_one_line_per_run_on_a_log_axis_and_mark_a_diverged_run():
+    ax = plots.loss_curves({"sgd": [1.0, 0.5, 0.25], "adam": [1.0, 2.0, np.inf]})
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[0] == "sgd" and "adam" in labels
+    assert ax.get_yscale() == "log"
+    markers = [line for line in ax.get_lines() if line.get_marker() == "x"]
+    assert len(markers) == 1 and markers[0].get_xdata()[0] == 2
+
+
+def test_gradient_norms_use_a_log_axis_and_drop_zero_and_nonfinite_values():
+    ax = plots.gradient_norms({"sigmoid": [1e-9, 0.0, np.nan, 1e-2]})
+    assert ax.get_yscale() == "log"
+    y = ax.get_lines()[0].get_ydata()
+    assert np.isnan(y[1]) and np.isnan(y[2]) and y[0] == 1e-9
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [1, 2, 3, 4])
+
+
+def test_boundary_grid_covers_the_data_with_padding():
+    x = np.array([[0.0, 0.0], [1.0, 2.0]])
+    xx, yy, points = plots.boundary_grid(x, resolution=5, padding=0.5)
+    assert xx.shape == yy.shape == (5, 5) and points.shape == (25, 2)
+    assert xx.min() == -0.5 and xx.max() == 1.5 and yy.max() == 2.5
+
+
+def test_boundary_grid_rejects_data_that_is_not_two_dimensional():
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 2\)"):
+        plots.boundary_grid(np.zeros((4, 3)))
+
+
+def test_decision_boundary_shades_the_class_the_predictor_gives_each_grid_point():
+    x = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    y = np.array([0, 1])
+    ax = plots.decision_boundary(lambda p: (p[:, 0] > 0).astype(int), x, y, resolution=20)
+    assert len(ax.collections) >= 3  # the shaded regions plus one scatter per class
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1"]
+
+
+def test_activation_histograms_need_one_label_per_array():
+    with pytest.raises(ValueError, match="labels has 1 entries for 2"):
+        plots.activation_histograms([np.zeros(3), np.ones(3)], labels=["only one"])
+
+
+def test_activation_histograms_ignore_nonfinite_values():
+    ax = plots.activation_histograms([np.array([0.0, np.nan, 1.0]), np.array([np.inf])])
+    assert len(ax.patches) == 1
+
+
+def test_activation_quantiles_per_layer_and_nan_for_a_layer_without_finite_values():
+    q = plots.activation_quantiles([np.arange(101.0), np.array([np.nan])])
+    np.testing.assert_allclose(q[0], [5, 25, 50, 75, 95])
+    assert np.all(np.isnan(q[1]))
+
+
+def test_activation_bands_draw_the_median_against_the_layer_number():
+    ax = plots.activation_bands([np.zeros(10), np.ones(10)])
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [0.0, 1.0])
