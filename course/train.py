@@ -10,6 +10,7 @@ terminal) appears only when a run lasts longer than about a second, unless force
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,20 +94,22 @@ def _batches(n: int, batch_size: int | None, rng: np.random.Generator):
             yield order[start:start + batch_size]
 
 
-def _check_fit_args(x, y, steps, batch_size, clip) -> None:
+def _check_fit_args(x, y, steps, batch_size, clip, eval_every) -> None:
     if not array_api_compat.is_array_api_obj(x) or x.ndim != 2:
         raise ValueError(f"x must be a 2-d array (n, d_in), got {type(x).__name__} "
                          f"of shape {getattr(x, 'shape', None)}")
     if not array_api_compat.is_array_api_obj(y) or y.shape[0] != x.shape[0]:
         raise ValueError(f"y must be an array with one row per sample of x ({x.shape[0]}), "
                          f"got shape {getattr(y, 'shape', None)}")
-    if not isinstance(steps, int) or steps < 1:
+    if not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+    if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or batch_size < 1):
         raise ValueError(f"batch_size must be an integer >= 1 or None (full batch), "
                          f"got {batch_size!r}")
     if clip is not None and not clip > 0:
         raise ValueError(f"clip must be a number > 0 or None, got {clip!r}")
+    if not isinstance(eval_every, numbers.Integral) or eval_every < 1:
+        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
 
 
 def _non_finite_param(net) -> str | None:
@@ -145,8 +148,10 @@ def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
     verbose: print the divergence message when training diverges.
     record_updates: also record each weight matrix's update-to-weight ratio at every step.
     """
-    _check_fit_args(x, y, steps, batch_size, clip)
+    _check_fit_args(x, y, steps, batch_size, clip, eval_every)
+    steps = int(steps)
     history = History()
+    batch_size = None if batch_size is None else int(batch_size)
     batches = _batches(x.shape[0], batch_size, np.random.default_rng(seed))
     bar = _progress_bar(progress, steps)
     start = time.perf_counter()

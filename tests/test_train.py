@@ -276,6 +276,7 @@ def test_predict_gives_argmax_labels_and_a_sign_for_one_output():
     ({"batch_size": 0}, "batch_size"),
     ({"clip": -1.0}, "clip"),
     ({"progress": "yes"}, "progress"),
+    ({"eval_every": 0}, "eval_every"),
 ])
 def test_bad_arguments_raise_errors_naming_them(kwargs, match):
     x, y = xor_data(10)
