@@ -1,5 +1,5 @@
-"""Lesson 05 (training and optimizers): Adam's update, AdamW's decoupled weight decay and
-momentum, each a pure function of the current state (no classes, no in-place updates)."""
+"""Lesson 05 (training and optimizers): momentum, Adam's update and AdamW's decoupled weight
+decay, each a pure function of the current state (no classes, no in-place updates)."""
 
 from __future__ import annotations
 
@@ -125,6 +125,14 @@ MOMENTUM_MISTAKES = {
 EXERCISES = [
     Exercise(
         id="05.1",
+        title="one step of SGD with momentum",
+        points=2,
+        reference=_momentum_step,
+        cases=_momentum_cases,
+        mistakes=MOMENTUM_MISTAKES,
+    ),
+    Exercise(
+        id="05.2",
         title="one step of Adam",
         points=3,
         reference=_adam_step,
@@ -137,7 +145,7 @@ EXERCISES = [
         },
     ),
     Exercise(
-        id="05.2",
+        id="05.3",
         title="AdamW: decoupled weight decay",
         points=2,
         reference=_adamw_step,
@@ -149,13 +157,5 @@ EXERCISES = [
             "wrong sign: the decay grows the weights": _adamw_wrong_sign,
             "forgot the weight decay": _adamw_no_decay,
         },
-    ),
-    Exercise(
-        id="05.3",
-        title="one step of SGD with momentum",
-        points=2,
-        reference=_momentum_step,
-        cases=_momentum_cases,
-        mistakes=MOMENTUM_MISTAKES,
     ),
 ]
