@@ -110,7 +110,9 @@ def inject_hidden_tests(nb, solution) -> int:
 def _cell_label(nb, index: int) -> str:
     if nb.cells[index].metadata.get(HIDDEN_FLAG):
         return "a hidden test"
-    return f"cell {1 + sum(1 for c in nb.cells[:index] if not c.metadata.get(HIDDEN_FLAG))}"
+    number = 1 + sum(1 for c in nb.cells[:index] if not c.metadata.get(HIDDEN_FLAG))
+    first = next((line.strip() for line in nb.cells[index].source.splitlines() if line.strip()), "")
+    return f"cell {number} ({first[:40]})" if first else f"cell {number}"
 
 
 def _records(cell) -> list[dict]:

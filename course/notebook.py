@@ -20,17 +20,17 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def kernel_manager():
-    """A KernelManager whose kernel runs on this interpreter (sys.executable), whatever the
-    kernelspecs on the path say."""
+    """An AsyncKernelManager (what nbclient drives) whose kernel runs on this interpreter
+    (sys.executable), whatever the kernelspecs on the path say."""
     from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-    from jupyter_client import KernelManager
+    from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
     class _CurrentEnvSpecs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
             return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
 
-    return KernelManager(kernel_name=CURRENT_ENV, kernel_spec_manager=_CurrentEnvSpecs())
+    return AsyncKernelManager(kernel_name=CURRENT_ENV, kernel_spec_manager=_CurrentEnvSpecs())
 
 
 def normalise(nb) -> nbformat.NotebookNode:
