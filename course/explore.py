@@ -1,0 +1,664 @@
+"""Interactive explorers: what depth, activation, initialisation, residual connections,
+normalisation, clipping, the optimizer and the learning rate do to a network's gradients.
+
+Two layers, kept apart so the physics can be tested without a browser:
+
+- pure compute functions of a :class:`Settings` (no widgets, no figures):
+  :func:`gradient_profile` (one forward/backward at initialisation: per-layer gradient norms,
+  activations, dead units), :func:`jacobian_norms` (the spectral norm of each layer's Jacobian and
+  their running product), :func:`train_run` (a short training run: loss curve, divergence, the
+  decision boundary) and :func:`clipped_update_norm` (the size of one clipped SGD step);
+- :class:`Explorer`, the widget wiring: controls, one persistent matplotlib figure whose artists
+  are updated in place and rendered (Agg) into an ``ipywidgets.Image``, results cached per
+  setting, and a status line that says "diverged at step k" instead of showing a traceback.
+
+In a notebook::
+
+    from course.explore import explore
+    explore(depth=30, activation="sigmoid", init="small normal")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import math
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky relu": "leaky_relu"}
+INITS = ("small normal", "xavier", "he", "large normal")
+INIT_STD = {"small normal": 0.01, "large normal": 1.0}
+NORMS = ("none", "layernorm", "batchnorm")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+CLIP_CHOICES = ("off", 0.1, 0.3, 1.0, 3.0, 10.0)
+VIEWS = ("gradients", "activations", "loss", "boundary")
+CONTROLS = ("lr", "depth", "width", "activation", "init", "residual", "norm", "clip",
+            "optimizer")
+N_POINTS = 200
+GRID = 60
+CACHE_SIZE = 128
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One point in the explorer's control space.
+
+    depth: number of hidden layers (1-50), each ``width`` units wide; the network maps 2 inputs
+    to 2 class scores. activation: one of ACTIVATIONS; init: one of INITS; norm: one of NORMS,
+    placed before each hidden activation; residual: hidden layers become h + f(h).
+    lr, optimizer (one of OPTIMIZERS), clip (global-norm threshold tau, None for off) and
+    steps (full-batch steps) configure the training run; seed fixes data, weights and order.
+    """
+
+    depth: int = 10
+    width: int = 32
+    activation: str = "tanh"
+    init: str = "xavier"
+    residual: bool = False
+    norm: str = "none"
+    lr: float = 0.03
+    optimizer: str = "adam"
+    clip: float | None = None
+    steps: int = 40
+    seed: int = 0
+
+    def __post_init__(self):
+        _require_int("depth", self.depth, 1, 50)
+        _require_int("width", self.width, 1, 1024)
+        _require_int("steps", self.steps, 1, 100_000)
+        _require_choice("activation", self.activation, tuple(ACTIVATIONS))
+        _require_choice("init", self.init, INITS)
+        _require_choice("norm", self.norm, NORMS)
+        _require_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if self.clip is not None and not (isinstance(self.clip, (int, float)) and self.clip > 0):
+            raise ValueError(f"clip must be a number > 0 or None (no clipping), got {self.clip!r}")
+
+
+def _require_int(name: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not (
+            low <= value <= high):
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+
+
+def _require_choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+
+
+# ---------------------------------------------------------------- data and network
+
+
+def two_moons(n: int = N_POINTS, noise: float = 0.15, seed: int = 0):
+    """Two interleaving half circles: x (n, 2) float64, y (n,) int64 labels in {0, 1}."""
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    t = rng.uniform(0, np.pi, n)
+    upper = np.column_stack([np.cos(t[:half]), np.sin(t[:half])])
+    lower = np.column_stack([1 - np.cos(t[half:]), 0.5 - np.sin(t[half:])])
+    x = np.vstack([upper, lower]) + noise * rng.normal(size=(n, 2))
+    y = np.concatenate([np.zeros(half, np.int64), np.ones(n - half, np.int64)])
+    return (x - x.mean(axis=0)) / x.std(axis=0), y
+
+
+def build_net(s: Settings):
+    """The MLP for settings ``s``: sizes [2] + [width] * depth + [2], weights seeded by s.seed."""
+    from course.mlp import MLP
+
+    init = s.init if s.init in ("xavier", "he") else ("normal", INIT_STD[s.init])
+    norm = None if s.norm == "none" else s.norm
+    return MLP([2] + [s.width] * s.depth + [2], activation=ACTIVATIONS[s.activation],
+               init=init, residual=s.residual, norm=norm, seed=s.seed)
+
+
+def _loss():
+    from course.losses import SoftmaxCrossEntropy
+
+    return SoftmaxCrossEntropy()
+
+
+def _optimizer(s: Settings, params):
+    from course.optim import SGD, Adam, AdamW
+
+    if s.optimizer == "sgd":
+        return SGD(params, s.lr)
+    if s.optimizer == "momentum":
+        return SGD(params, s.lr, momentum=0.9)
+    if s.optimizer == "adam":
+        return Adam(params, s.lr)
+    return AdamW(params, s.lr, weight_decay=0.01)
+
+
+# ---------------------------------------------------------------- compute: at initialisation
+
+
+@dataclass
+class GradientProfile:
+    """One forward/backward pass at initialisation on the two-moons batch.
+
+    grad_norms: (depth + 1,) ||dL/dW|| of each Linear layer, input side first.
+    activations: depth arrays (n, width), the output of each hidden activation.
+    dead: (depth,) fraction of units inactive on the whole batch (ReLU-like activations; else 0).
+    loss: the loss at initialisation (nan or inf when the forward pass overflowed).
+    """
+
+    grad_norms: np.ndarray
+    activations: list
+    dead: np.ndarray
+    loss: float
+
+    @property
+    def ratio(self) -> float:
+        """||dL/dW|| of the first layer over that of the last: ~1 healthy, << 1 vanishing."""
+        first, last = self.grad_norms[0], self.grad_norms[-1]
+        return float(first / last) if last > 0 else math.nan
+
+
+def _is_activation(layer) -> bool:
+    return type(layer).__name__ in ("Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU")
+
+
+def _sublayers(layer) -> list:
+    """The layers inside a container layer (a residual block), [] for a plain layer."""
+    inner = getattr(layer, "layers", None)
+    if inner is None:
+        inner = getattr(layer, "block", None)
+        inner = getattr(inner, "layers", inner)
+    if inner is None:
+        return []
+    return list(inner) if isinstance(inner, (list, tuple)) else [inner]
+
+
+def _activation_outputs(layers, h, outs: list):
+    """Run h through ``layers``, appending each activation layer's output (n, width) to outs."""
+    for layer in layers:
+        inner = _sublayers(layer)
+        if inner:
+            _activation_outputs(inner, h, outs)
+        h = layer.forward(h)
+        if _is_activation(layer):
+            outs.append(h)
+    return h
+
+
+def gradient_profile(s: Settings, n: int = N_POINTS) -> GradientProfile:
+    """Per-layer gradient norms, activations and dead fractions of a fresh net (see the class)."""
+    x, y = two_moons(n, seed=s.seed)
+    net = build_net(s)
+    loss_fn = _loss()
+    with np.errstate(all="ignore"):
+        outs: list = []
+        _activation_outputs(net.layers, x, outs)
+        activations = [np.asarray(a, dtype=np.float64) for a in outs]
+        loss = float(loss_fn.forward(net.forward(x), y))
+        net.backward(loss_fn.backward())
+    norms = np.array([_norm(layer.grads["W"]) for layer in net.linear_layers()])
+    dead = np.array([float(np.mean(np.all(a <= 0, axis=0)))
+                     if s.activation in ("relu", "leaky relu") else 0.0 for a in activations])
+    return GradientProfile(norms, activations, dead, loss)
+
+
+def _norm(a) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.sqrt(np.sum(np.square(np.asarray(a, dtype=np.float64)))))
+
+
+def jacobian_norms(s: Settings, n: int = N_POINTS):
+    """Spectral norm of each hidden layer's Jacobian dh_l / dh_(l-1), averaged over the batch.
+
+    For h_l = phi(h_(l-1) W_l + b_l) the Jacobian of one example is W_l diag(phi'(z_l)) (acting
+    on row gradients); its largest singular value bounds how much the layer can stretch a
+    gradient. Returns (norms (depth - 1,), running product (depth - 1,)) for the layers between
+    the first and the last hidden layer. Plain networks only (no residual, no normalisation).
+    """
+    if s.residual or s.norm != "none":
+        raise ValueError("jacobian_norms needs a plain network: residual=False and norm='none'")
+    x, _ = two_moons(n, seed=s.seed)
+    net = build_net(s)
+    weights = [np.asarray(layer.params["W"]) for layer in net.linear_layers()]
+    biases = [np.asarray(layer.params["b"]) for layer in net.linear_layers()]
+    phi, dphi = _ACT_FUNCS[s.activation]
+    h = x
+    norms = []
+    with np.errstate(all="ignore"):
+        for i, (w, b) in enumerate(zip(weights[:-1], biases[:-1])):
+            z = h @ w + b
+            if i > 0:
+                sigmas = [np.linalg.norm(w * dphi(zk)[None, :], 2) for zk in z[:16]]
+                norms.append(float(np.mean(sigmas)))
+            h = phi(z)
+    norms = np.array(norms)
+    return norms, np.cumprod(norms)
+
+
+def _sigmoid(z):
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+_ACT_FUNCS = {
+    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(np.float64)),
+    "leaky relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01)),
+}
+
+
+# ---------------------------------------------------------------- compute: training
+
+
+@dataclass
+class TrainingRun:
+    """A short full-batch training run on two moons.
+
+    loss: (steps run,) the loss before each step; diverged_at: 1-based step or None;
+    message: "" or "diverged at step k (...)"; boundary: (GRID, GRID) predicted labels over
+    ``extent`` = (x_min, x_max, y_min, y_max); accuracy: training accuracy at the end (nan if
+    diverged).
+    """
+
+    loss: np.ndarray
+    diverged_at: int | None
+    message: str
+    boundary: np.ndarray
+    extent: tuple
+    accuracy: float
+
+
+def train_run(s: Settings, n: int = N_POINTS) -> TrainingRun:
+    """Train a fresh net for s.steps full-batch steps; never raises on NaN/inf (see the class)."""
+    from course.plots import boundary_grid
+    from course.train import accuracy, fit, predict
+
+    x, y = two_moons(n, seed=s.seed)
+    net = build_net(s)
+    opt = _optimizer(s, net.parameters())
+    history = fit(net, _loss(), opt, x, y, steps=s.steps, batch_size=None, clip=s.clip,
+                  seed=s.seed, progress=False, verbose=False)
+    xx, yy, points = boundary_grid(x, GRID)
+    extent = (float(xx.min()), float(xx.max()), float(yy.min()), float(yy.max()))
+    if history.diverged:
+        return TrainingRun(np.array(history.loss), history.diverged_at, history.message,
+                           np.full(xx.shape, np.nan), extent, math.nan)
+    labels = np.asarray(predict(net, points), dtype=np.float64).reshape(xx.shape)
+    return TrainingRun(np.array(history.loss), None, "", labels, extent, accuracy(net, x, y))
+
+
+def clipped_update_norm(s: Settings, n: int = N_POINTS) -> float:
+    """Norm of the parameter change made by ONE plain SGD step (lr = s.lr, clip = s.clip).
+
+    With clipping at tau the step is at most lr * tau, however large the raw gradient.
+    Returns inf or nan when the raw gradient is not finite.
+    """
+    from course.optim import SGD, clip_grad_norm
+
+    x, y = two_moons(n, seed=s.seed)
+    net = build_net(s)
+    loss_fn = _loss()
+    with np.errstate(all="ignore"):
+        loss_fn.forward(net.forward(x), y)
+        net.backward(loss_fn.backward())
+        grads = net.gradients()
+        if s.clip is not None:
+            clip_grad_norm(grads, s.clip)
+        before = {k: np.array(v, copy=True) for k, v in net.parameters().items()}
+        SGD(net.parameters(), s.lr).step(grads)
+        return math.sqrt(sum(float(np.sum((p - before[k]) ** 2))
+                             for k, p in net.parameters().items()))
+
+
+# ---------------------------------------------------------------- cache
+
+
+class _Cache:
+    """A small least-recently-used cache of compute results keyed by (function name, settings)."""
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+
+    def get(self, name: str, func, s: Settings):
+        key = (name, s)
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = func(s)
+        self.items[key] = value
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+
+# ---------------------------------------------------------------- the widget
+
+
+class Explorer:
+    """Controls plus one persistent figure, redrawn in place whenever a control changes.
+
+    settings: the starting point; controls: which of CONTROLS to show (the rest stay fixed);
+    views: which of VIEWS to draw, left to right. ``widget`` is the ipywidgets box to display;
+    ``image`` the ipywidgets.Image holding the rendered PNG; ``status`` a line of text.
+    ``set(**changes)`` changes settings programmatically (as moving the controls would).
+    """
+
+    def __init__(self, settings: Settings | None = None, controls=CONTROLS, views=VIEWS,
+                 dpi: int = 72):
+        for c in controls:
+            _require_choice("controls entry", c, CONTROLS)
+        for v in views:
+            _require_choice("views entry", v, VIEWS)
+        self.settings = settings or Settings()
+        self.views = tuple(views)
+        self.cache = _Cache()
+        self.dpi = dpi
+        self.pending = None
+        self._generation = 0
+        self._build_figure()
+        self._build_widgets(tuple(controls))
+        self.update()
+
+    # -------------------------------------------------- widgets
+
+    def _build_widgets(self, controls: tuple) -> None:
+        import ipywidgets as w
+
+        s = self.settings
+        style = {"description_width": "88px"}
+        layout = w.Layout(width="300px")
+        make = {
+            "lr": lambda: w.FloatLogSlider(value=s.lr, base=10, min=-4, max=1, step=0.25,
+                                           description="learning rate", readout_format=".2g"),
+            "depth": lambda: w.IntSlider(value=s.depth, min=1, max=50, description="depth"),
+            "width": lambda: w.IntSlider(value=s.width, min=4, max=128, step=4,
+                                         description="width"),
+            "activation": lambda: w.Dropdown(options=list(ACTIVATIONS), value=s.activation,
+                                             description="activation"),
+            "init": lambda: w.Dropdown(options=list(INITS), value=s.init, description="init"),
+            "residual": lambda: w.Checkbox(value=s.residual, description="residual",
+                                           indent=False),
+            "norm": lambda: w.Dropdown(options=list(NORMS), value=s.norm,
+                                       description="normalise"),
+            "clip": lambda: w.SelectionSlider(options=list(CLIP_CHOICES),
+                                              value="off" if s.clip is None else s.clip,
+                                              description="clip at tau"),
+            "optimizer": lambda: w.Dropdown(options=list(OPTIMIZERS), value=s.optimizer,
+                                            description="optimizer"),
+        }
+        self.controls = {}
+        for name in controls:
+            widget = make[name]()
+            widget.style = style
+            widget.layout = layout
+            if hasattr(widget, "continuous_update"):
+                widget.continuous_update = False
+            widget.observe(self._on_change, names="value")
+            self.controls[name] = widget
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.status = w.HTML()
+        column = w.VBox(list(self.controls.values()), layout=w.Layout(min_width="310px"))
+        self.widget = w.HBox([column, w.VBox([self.image, self.status])])
+        self.widget.add_class("course-explorer")
+
+    def _on_change(self, change) -> None:
+        values = {name: c.value for name, c in self.controls.items()}
+        if "clip" in values:
+            values["clip"] = None if values["clip"] == "off" else float(values["clip"])
+        self.settings = replace(self.settings, **values)
+        self.update()
+
+    def set(self, **changes) -> None:
+        """Move controls to new values (or change hidden settings) and redraw once."""
+        hidden = {k: v for k, v in changes.items() if k not in self.controls}
+        self.settings = replace(self.settings, **hidden)
+        for name, value in changes.items():
+            if name in self.controls:
+                shown = "off" if name == "clip" and value is None else value
+                with self.controls[name].hold_trait_notifications():
+                    self.controls[name].unobserve(self._on_change, names="value")
+                    self.controls[name].value = shown
+                    self.controls[name].observe(self._on_change, names="value")
+        self._on_change(None)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -------------------------------------------------- figure
+
+    def _build_figure(self) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        n = len(self.views)
+        self.figure = Figure(figsize=(3.3 * n, 3.3), dpi=self.dpi)
+        self.figure.subplots_adjust(left=0.3 / n, right=1 - 0.05 / n, bottom=0.16, top=0.9,
+                                    wspace=0.45)
+        FigureCanvasAgg(self.figure)
+        axes = self.figure.subplots(1, n, squeeze=False)[0]
+        self.axes = dict(zip(self.views, axes))
+        self.artists: dict = {}
+        setup = {"gradients": self._setup_gradients, "activations": self._setup_activations,
+                 "loss": self._setup_loss, "boundary": self._setup_boundary}
+        for view, ax in self.axes.items():
+            setup[view](ax)
+
+    def _setup_gradients(self, ax) -> None:
+        (self.artists["grad"],) = ax.plot([], [], "o-", ms=3, lw=1.5, color="C3")
+        _log_y(ax)
+        ax.set(xlabel="layer (1 = input side)", ylabel="||dL/dW||", title="gradient norm")
+        ax.grid(True, which="major", alpha=0.3)
+
+    def _setup_activations(self, ax) -> None:
+        (self.artists["median"],) = ax.plot([], [], color="C0", lw=1.5, label="median")
+        self.artists["bands"] = []
+        ax.set(xlabel="layer (1 = input side)", ylabel="activation",
+               title="activations (5-95 %, 25-75 %)")
+
+    def _setup_loss(self, ax) -> None:
+        (self.artists["loss"],) = ax.plot([], [], color="C2", lw=1.5)
+        ax.set(xlabel="step", ylabel="loss", title="training loss")
+        ax.grid(True, which="major", alpha=0.3)
+
+    def _setup_boundary(self, ax) -> None:
+        from matplotlib.colors import ListedColormap
+
+        from course.plots import CLASS_COLOURS
+
+        x, y = two_moons(N_POINTS, seed=self.settings.seed)
+        cmap = ListedColormap(CLASS_COLOURS[:2]).with_extremes(bad="#dddddd")
+        self.artists["boundary"] = ax.imshow(np.full((GRID, GRID), np.nan), origin="lower",
+                                             cmap=cmap, vmin=0, vmax=1, alpha=0.3,
+                                             aspect="auto")
+        ax.scatter(x[:, 0], x[:, 1], c=[CLASS_COLOURS[k] for k in y], s=6)
+        ax.set(xlabel="$x_1$", ylabel="$x_2$", title="decision boundary")
+
+    # -------------------------------------------------- update
+
+    def compute(self, s: Settings) -> dict:
+        """Every result the chosen views need for settings s (from the cache when there)."""
+        out = self._ready_results(s)
+        if self._trains:
+            out["run"] = self.cache.get("run", train_run, s)
+        return out
+
+    @property
+    def _trains(self) -> bool:
+        return bool({"loss", "boundary"} & set(self.views))
+
+    def _ready_results(self, s: Settings) -> dict:
+        """The cheap results (one forward/backward pass) plus a training run if cached."""
+        out = {}
+        if {"gradients", "activations"} & set(self.views):
+            out["profile"] = self.cache.get("profile", gradient_profile, s)
+        if self._trains and ("run", s) in self.cache.items:
+            out["run"] = self.cache.get("run", train_run, s)
+        return out
+
+    def update(self) -> None:
+        """Redraw for the current settings: at once what is cheap or cached, then the rest.
+
+        The views computed from one forward/backward pass (gradients, activations) and a cached
+        training run are drawn immediately. A training run not yet cached is computed next:
+        straight away when no event loop is running (scripts, tests), else as a callback on the
+        running loop (a notebook kernel), so the image updates first and a newer change
+        supersedes a pending run instead of queueing behind it (debounce).
+        """
+        self._generation += 1
+        s = self.settings
+        try:
+            results = self._ready_results(s)
+        except Exception as error:  # a setting the library rejects is shown, not raised
+            self._show_error(error)
+            return
+        waiting = self._trains and "run" not in results
+        self._draw(results, waiting)
+        if waiting:
+            self._schedule(self._finish, self._generation, s)
+
+    def _schedule(self, func, *args) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            func(*args)
+            return
+        self.pending = loop.call_soon(func, *args)
+
+    def _finish(self, generation: int, s: Settings) -> None:
+        """Compute the training run for s and redraw, unless a newer change came first."""
+        self.pending = None
+        if generation != self._generation:
+            return
+        try:
+            results = self.compute(s)
+        except Exception as error:
+            self._show_error(error)
+            return
+        self._draw(results, waiting=False)
+
+    def _show_error(self, error: Exception) -> None:
+        message = html.escape(str(error))
+        self.status.value = f"<b style='color:#cf222e'>cannot compute: {message}</b>"
+
+    def _draw(self, results: dict, waiting: bool) -> None:
+        for view in self.views:
+            if view in ("loss", "boundary") and waiting:
+                self._fade(view)
+            else:
+                getattr(self, f"_draw_{view}")(self.axes[view], results)
+        text = self._status_text(results)
+        self.status.value = f"{text}; training..." if waiting and text else (
+            "training..." if waiting else text)
+        self.image.value = self.render()
+
+    def _fade(self, view: str) -> None:
+        """Grey out a training view while its new run is computed."""
+        artist = self.artists["loss" if view == "loss" else "boundary"]
+        artist.set_alpha(0.1)
+
+    def render(self) -> bytes:
+        """The figure drawn once by Agg and encoded as PNG bytes (fast, lightly compressed)."""
+        from PIL import Image
+
+        canvas = self.figure.canvas
+        canvas.draw()
+        rgba = np.asarray(canvas.buffer_rgba())
+        buf = io.BytesIO()
+        Image.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+    def _status_text(self, results: dict) -> str:
+        parts = []
+        if "profile" in results:
+            p = results["profile"]
+            parts.append(f"first/last layer gradient ratio {p.ratio:.3g}")
+            if self.settings.activation in ("relu", "leaky relu"):
+                parts.append(f"dead units {100 * float(np.mean(p.dead)):.0f} %")
+        if "run" in results:
+            run = results["run"]
+            if run.diverged_at is not None:
+                return (f"<b style='color:#cf222e'>diverged at step {run.diverged_at}</b>; "
+                        + "; ".join(parts))
+            parts.append(f"final loss {run.loss[-1]:.3g}, accuracy {100 * run.accuracy:.0f} %")
+        return "; ".join(parts)
+
+    def _draw_gradients(self, ax, results: dict) -> None:
+        norms = results["profile"].grad_norms
+        shown = np.where(np.isfinite(norms) & (norms > 0), norms, np.nan)
+        self.artists["grad"].set_data(np.arange(1, norms.size + 1), shown)
+        finite = shown[np.isfinite(shown)]
+        ax.set_xlim(0.5, norms.size + 0.5)
+        if finite.size:
+            _set_log_ylim(ax, finite.min() / 3, finite.max() * 3)
+
+    def _draw_activations(self, ax, results: dict) -> None:
+        from course.plots import activation_quantiles
+
+        q = activation_quantiles(results["profile"].activations)
+        layers = np.arange(1, q.shape[0] + 1)
+        for band in self.artists["bands"]:
+            band.remove()
+        self.artists["bands"] = [
+            ax.fill_between(layers, q[:, 0], q[:, 4], alpha=0.2, color="C0", lw=0),
+            ax.fill_between(layers, q[:, 1], q[:, 3], alpha=0.4, color="C0", lw=0),
+        ]
+        self.artists["median"].set_data(layers, q[:, 2])
+        finite = q[np.isfinite(q)]
+        ax.set_xlim(0.5, max(q.shape[0], 1) + 0.5)
+        if finite.size:
+            lo, hi = finite.min(), finite.max()
+            pad = 0.05 * (hi - lo) + 1e-3
+            ax.set_ylim(lo - pad, hi + pad)
+
+    def _draw_loss(self, ax, results: dict) -> None:
+        loss = results["run"].loss
+        shown = np.where(np.isfinite(loss) & (loss > 0), loss, np.nan)
+        self.artists["loss"].set_data(np.arange(1, loss.size + 1), shown)
+        self.artists["loss"].set_alpha(1.0)
+        ax.set_xlim(0, self.settings.steps + 1)
+        finite = shown[np.isfinite(shown)]
+        if finite.size and finite.max() > 10 * finite.min():
+            _log_y(ax)
+            _set_log_ylim(ax, finite.min() / 1.5, finite.max() * 1.5)
+        elif finite.size:
+            ax.set_yscale("linear")
+            pad = 0.1 * (finite.max() - finite.min()) + 1e-3
+            ax.set_ylim(max(finite.min() - pad, 0.0), finite.max() + pad)
+
+    def _draw_boundary(self, ax, results: dict) -> None:
+        run = results["run"]
+        self.artists["boundary"].set_data(np.ma.masked_invalid(run.boundary))
+        self.artists["boundary"].set_extent(run.extent)
+        self.artists["boundary"].set_alpha(0.3)
+
+
+def _log_y(ax) -> None:
+    """A log y axis with at most 6 labelled decades and no minor ticks (cheap to redraw)."""
+    from matplotlib.ticker import LogLocator, NullLocator
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(numticks=6))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def _set_log_ylim(ax, lo: float, hi: float) -> None:
+    """Log y limits [lo, hi]; labels at 1, 2, 5 x 10^k when the range spans under 2 decades."""
+    from matplotlib.ticker import LogLocator
+
+    ax.set_ylim(lo, hi)
+    subs = (1.0, 2.0, 5.0) if hi / lo < 100 else (1.0,)
+    ax.yaxis.set_major_locator(LogLocator(subs=subs, numticks=6))
+
+
+def explore(controls=CONTROLS, views=VIEWS, **settings) -> Explorer:
+    """An :class:`Explorer` starting at ``Settings(**settings)``; display it as a cell's value."""
+    return Explorer(Settings(**settings), controls=controls, views=views)
+
+
+def settings_dict(s: Settings) -> dict:
+    """The settings as a plain dict (for printing or logging)."""
+    return asdict(s)
