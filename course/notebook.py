@@ -52,6 +52,15 @@ def normalise(nb) -> nbformat.NotebookNode:
     return nb
 
 
+def failed_checks(nb) -> list[str]:
+    """'NN.M: status' for each check recorded in ``nb``'s outputs that did not pass."""
+    from course.checks.core import RECORD_MIME
+
+    records = [o["data"][RECORD_MIME] for c in nb.cells for o in c.get("outputs", [])
+               if RECORD_MIME in o.get("data", {})]
+    return [f"{r['id']}: {r['status']}" for r in records if r["status"] != "passed"]
+
+
 def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     """Run every cell of the notebook at ``path`` in its own folder; returns the executed copy.
 
@@ -83,6 +92,11 @@ def run(args) -> int:
             nb = execute(path, timeout=args.timeout)
         except CellExecutionError as exc:
             print(f"course execute: {path}: a cell raised; nothing written\n{exc}", file=sys.stderr)
+            return 1
+        failed = failed_checks(nb)
+        if failed:
+            print(f"course execute: {path}: checks did not pass ({', '.join(failed)}); "
+                  "nothing written", file=sys.stderr)
             return 1
         path.write_text(dumps(normalise(nb)), encoding="utf-8")
         print(f"executed {path}")

@@ -185,6 +185,14 @@ def release_file(solution: Path, out_dir: Path | None = None, check: bool = Fals
     return False
 
 
+def shown(path: Path) -> Path:
+    """``path`` relative to the working folder when it lies inside it, for messages."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK",
                         help="solution notebooks (default: every notebook in solutions/)")
@@ -206,7 +214,7 @@ def run(args) -> int:
         except ReleaseError as exc:
             print(f"course release: {nb_path}: {exc}", file=sys.stderr)
             return 2
-        target = lesson_path(nb_path, args.out)
+        target = shown(lesson_path(nb_path, args.out))
         if args.check and not fresh:
             stale.append(target)
             print(f"out of date: {target} (run: course release {nb_path})")

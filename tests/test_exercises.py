@@ -3,11 +3,16 @@ planted mistake is diagnosed as itself, and None/shape/dtype/raised answers are 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 
 from course.checks import core
 from course.checks.core import evaluate
+from course.notebook import failed_checks
+from course.release import CHECK_CALL
 
 EXERCISES = core.all_exercises()
 IDS = [ex.id for ex in EXERCISES]
@@ -100,3 +105,16 @@ FLOAT64_FUNCTIONS = [
 def test_float32_answer_reports_wrong_dtype(ex):
     result = evaluate(ex, lambda *args: ex.reference(*args).astype(np.float32))
     assert result.status == core.WRONG_DTYPE
+
+
+SOLUTIONS = sorted((Path(__file__).resolve().parent.parent / "solutions").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_stored_solution_checks_every_exercise_of_its_lesson_and_all_pass(path):
+    nb = nbformat.read(path, as_version=4)
+    lesson = nb.metadata["course"]["lesson"]
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    checked = set(CHECK_CALL.findall(code))
+    assert checked >= {ex.id for ex in core.lesson_exercises(lesson)}
+    assert failed_checks(nb) == []
