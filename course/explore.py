@@ -142,21 +142,35 @@ class GradientProfile:
     """One forward/backward pass at initialisation on the two-moons batch.
 
     grad_norms: (depth + 1,) ||dL/dW|| of each Linear layer, input side first.
+    signal_norms: ||dL/dh|| at the input of each block (a Linear layer or a residual block),
+    input side first: the gradient signal travelling back through the layers. Entry 0 is the
+    gradient with respect to the data x, entry 1 that at the first hidden layer's output.
     activations: depth arrays (n, width), the output of each hidden activation.
     dead: (depth,) fraction of units inactive on the whole batch (ReLU-like activations; else 0).
     loss: the loss at initialisation (nan or inf when the forward pass overflowed).
     """
 
     grad_norms: np.ndarray
+    signal_norms: np.ndarray
     activations: list
     dead: np.ndarray
     loss: float
 
     @property
     def ratio(self) -> float:
-        """||dL/dW|| of the first layer over that of the last: ~1 healthy, << 1 vanishing."""
+        """||dL/dh|| at the first hidden layer over that at the last: ~1 healthy.
+
+        << 1: the gradient vanishes on its way back; >> 1: it explodes. This is the product of
+        the depth - 1 hidden-to-hidden Jacobians applied to the gradient (1 when depth is 1).
+        """
+        first, last = self.signal_norms[1], self.signal_norms[-1]
+        return float(first / last) if last > 0 and np.isfinite(last) else math.nan
+
+    @property
+    def weight_ratio(self) -> float:
+        """||dL/dW|| of the first Linear layer over that of the last one."""
         first, last = self.grad_norms[0], self.grad_norms[-1]
-        return float(first / last) if last > 0 else math.nan
+        return float(first / last) if last > 0 and np.isfinite(last) else math.nan
 
 
 def _is_activation(layer) -> bool:
@@ -196,11 +210,22 @@ def gradient_profile(s: Settings, n: int = N_POINTS) -> GradientProfile:
         _activation_outputs(net.layers, x, outs)
         activations = [np.asarray(a, dtype=np.float64) for a in outs]
         loss = float(loss_fn.forward(net.forward(x), y))
-        net.backward(loss_fn.backward())
+        signal = _backward_signal(net.layers, loss_fn.backward())
     norms = np.array([_norm(layer.grads["W"]) for layer in net.linear_layers()])
     dead = np.array([float(np.mean(np.all(a <= 0, axis=0)))
                      if s.activation in ("relu", "leaky relu") else 0.0 for a in activations])
-    return GradientProfile(norms, activations, dead, loss)
+    return GradientProfile(norms, signal, activations, dead, loss)
+
+
+def _backward_signal(layers, upstream) -> np.ndarray:
+    """Backpropagate through ``layers`` (as net.backward does, last layer first) and return
+    ||dL/d input|| of each block (Linear layer or residual block), input side first."""
+    norms = []
+    for layer in reversed(layers):
+        upstream = layer.backward(upstream)
+        if "W" in getattr(layer, "params", {}) or _sublayers(layer):
+            norms.append(_norm(upstream))
+    return np.array(norms[::-1])
 
 
 def _norm(a) -> float:
@@ -208,32 +233,54 @@ def _norm(a) -> float:
         return float(np.sqrt(np.sum(np.square(np.asarray(a, dtype=np.float64)))))
 
 
-def jacobian_norms(s: Settings, n: int = N_POINTS):
-    """Spectral norm of each hidden layer's Jacobian dh_l / dh_(l-1), averaged over the batch.
+@dataclass
+class JacobianNorms:
+    """How much each hidden layer stretches a gradient, for layers 2 .. depth of a plain net.
 
-    For h_l = phi(h_(l-1) W_l + b_l) the Jacobian of one example is W_l diag(phi'(z_l)) (acting
-    on row gradients); its largest singular value bounds how much the layer can stretch a
-    gradient. Returns (norms (depth - 1,), running product (depth - 1,)) for the layers between
-    the first and the last hidden layer. Plain networks only (no residual, no normalisation).
+    For h_l = phi(h_(l-1) W_l + b_l) the Jacobian of one example, acting on row gradients, is
+    J_l = diag(phi'(z_l)) W_l^T. sigma_max: (depth - 1,) its largest singular value (the most
+    it can stretch any gradient), averaged over examples; rms: (depth - 1,) the root mean square
+    of its singular values, ||J_l||_F / sqrt(width) (the stretch of a gradient pointing in a
+    random direction). The running products bound and estimate the gradient's growth.
+    """
+
+    sigma_max: np.ndarray
+    rms: np.ndarray
+
+    @property
+    def bound(self) -> np.ndarray:
+        """Running product of sigma_max: an upper bound on ||g_first|| / ||g_last||."""
+        return np.cumprod(self.sigma_max)
+
+    @property
+    def typical(self) -> np.ndarray:
+        """Running product of the rms stretch: the growth of a randomly oriented gradient."""
+        return np.cumprod(self.rms)
+
+
+def jacobian_norms(s: Settings, n: int = N_POINTS, examples: int = 16) -> JacobianNorms:
+    """The singular-value picture of a plain network at initialisation (see JacobianNorms).
+
+    Uses the first ``examples`` points of the two-moons batch. Raises ValueError for residual
+    or normalised networks, whose layers are not of the form phi(h W + b).
     """
     if s.residual or s.norm != "none":
         raise ValueError("jacobian_norms needs a plain network: residual=False and norm='none'")
     x, _ = two_moons(n, seed=s.seed)
-    net = build_net(s)
-    weights = [np.asarray(layer.params["W"]) for layer in net.linear_layers()]
-    biases = [np.asarray(layer.params["b"]) for layer in net.linear_layers()]
+    linears = build_net(s).linear_layers()
     phi, dphi = _ACT_FUNCS[s.activation]
-    h = x
-    norms = []
+    h = x[:examples]
+    sigma_max, rms = [], []
     with np.errstate(all="ignore"):
-        for i, (w, b) in enumerate(zip(weights[:-1], biases[:-1])):
-            z = h @ w + b
+        for i, layer in enumerate(linears[:-1]):
+            w = np.asarray(layer.params["W"], dtype=np.float64)
+            z = h @ w + np.asarray(layer.params["b"], dtype=np.float64)
             if i > 0:
-                sigmas = [np.linalg.norm(w * dphi(zk)[None, :], 2) for zk in z[:16]]
-                norms.append(float(np.mean(sigmas)))
+                jac = dphi(z)[:, :, None] * w.T[None, :, :]
+                sigma_max.append(float(np.mean(np.linalg.norm(jac, 2, axis=(1, 2)))))
+                rms.append(float(np.sqrt(np.mean(np.sum(jac**2, axis=(1, 2)) / w.shape[0]))))
             h = phi(z)
-    norms = np.array(norms)
-    return norms, np.cumprod(norms)
+    return JacobianNorms(np.array(sigma_max), np.array(rms))
 
 
 def _sigmoid(z):
@@ -448,9 +495,14 @@ class Explorer:
             setup[view](ax)
 
     def _setup_gradients(self, ax) -> None:
-        (self.artists["grad"],) = ax.plot([], [], "o-", ms=3, lw=1.5, color="C3")
+        (self.artists["grad"],) = ax.plot([], [], "o-", ms=3, lw=1.5, color="C3",
+                                          label="||dL/dW||")
+        (self.artists["signal"],) = ax.plot([], [], "s--", ms=2, lw=1, color="C7",
+                                            label="||dL/dh||")
         _log_y(ax)
-        ax.set(xlabel="layer (1 = input side)", ylabel="||dL/dW||", title="gradient norm")
+        ax.set(xlabel="layer (1 = input side)", ylabel="gradient norm",
+               title="gradient norm per layer")
+        ax.legend(fontsize="small", loc="lower right")
         ax.grid(True, which="major", alpha=0.3)
 
     def _setup_activations(self, ax) -> None:
@@ -575,7 +627,7 @@ class Explorer:
         parts = []
         if "profile" in results:
             p = results["profile"]
-            parts.append(f"first/last layer gradient ratio {p.ratio:.3g}")
+            parts.append(f"||dL/dh|| first/last hidden layer {p.ratio:.2g}")
             if self.settings.activation in ("relu", "leaky relu"):
                 parts.append(f"dead units {100 * float(np.mean(p.dead)):.0f} %")
         if "run" in results:
@@ -587,10 +639,15 @@ class Explorer:
         return "; ".join(parts)
 
     def _draw_gradients(self, ax, results: dict) -> None:
-        norms = results["profile"].grad_norms
+        profile = results["profile"]
+        norms = profile.grad_norms
         shown = np.where(np.isfinite(norms) & (norms > 0), norms, np.nan)
         self.artists["grad"].set_data(np.arange(1, norms.size + 1), shown)
-        finite = shown[np.isfinite(shown)]
+        signal = profile.signal_norms[1:]
+        signal = np.where(np.isfinite(signal) & (signal > 0), signal, np.nan)
+        self.artists["signal"].set_data(np.arange(1, signal.size + 1), signal)
+        both = np.concatenate([shown, signal])
+        finite = both[np.isfinite(both)]
         ax.set_xlim(0.5, norms.size + 0.5)
         if finite.size:
             _set_log_ylim(ax, finite.min() / 3, finite.max() * 3)
