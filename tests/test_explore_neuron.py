@@ -81,7 +81,7 @@ def test_mismatched_data_shapes_are_rejected_naming_both():
 def test_explorer_redraws_the_same_figure_and_reports_divergence():
     explorer = NeuronExplorer(lr=1.0, steps=30)
     figure, before = explorer.figure, explorer.image.value
-    explorer.slider.value = 10.0.0
+    explorer.slider.value = 300.0
     assert explorer.figure is figure
     assert explorer.image.value != before
     assert "diverged at step 1" in explorer.status.value
