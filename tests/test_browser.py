@@ -29,9 +29,9 @@ from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 # The lesson and the widget (a CSS selector; the first match) holding the slider and figure:
-# lesson 00's tangent-line explorer, an ipywidgets interact.
-NOTEBOOK = "00_welcome.ipynb"
-WIDGET = ".widget-interact"
+# lesson 01's learning-rate explorer, a box of a log slider, a status line and an image.
+NOTEBOOK = "01_chain_rule_and_one_neuron.ipynb"
+WIDGET = ".widget-vbox:has(> .widget-image)"
 # Text a widget shows on failure: a traceback in an Output widget; course.explore's status line.
 WIDGET_ERROR_TEXT = ["Traceback", "cannot compute"]
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")  # Debian's package
