@@ -1,0 +1,186 @@
+"""The numeric claims lessons 01 and 02 make, asserted with the library functions they call."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course.autodiff_cost import (
+    forward_mode_gradient,
+    measure_costs,
+    reverse_mode_gradient,
+    ring,
+    ring_gradient,
+)
+from course.checks import lesson01, lesson02
+from course.explore_neuron import descend, loss_and_grads, sigmoid
+from course.gradcheck import numerical_gradient, relative_error, verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON_02 = ROOT / "solutions" / "02_computational_graphs.ipynb"
+
+
+def _lesson02_engine() -> dict:
+    """The Value and Dual classes exactly as lesson 02 defines them, with the reference rules."""
+    cells = [c.source for c in nbformat.read(LESSON_02, as_version=4).cells
+             if c.cell_type == "code"]
+    namespace = {"math": math, "add_backward": lambda a, b, g: (g, g),
+                 "mul_backward": lesson02._mul_backward,
+                 "tanh_backward": lesson02._tanh_backward,
+                 "topological_order": lesson02._topological_order}
+    for header in ("class Value", "class Dual"):
+        source = next((s for s in cells if s.startswith(header)), None)
+        assert source is not None, f"lesson 02 has no cell starting with {header!r}"
+        exec(source, namespace)
+    return namespace
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return _lesson02_engine()
+
+
+# ---------------------------------------------------------------- lesson 01
+
+
+def test_lesson01_worked_example_numbers():
+    x, y, w, b = 1.5, 0.2, 0.8, -0.3
+    loss, dw, db = loss_and_grads(w, b, np.array([x]), np.array([y]))
+    a = float(sigmoid(np.array(w * x + b)))
+    assert (round(a, 4), round(loss, 4)) == (0.7109, 0.2611)
+    assert (round(dw, 4), round(db, 4)) == (0.315, 0.21)
+    assert np.allclose(lesson01._neuron_grads(x, y, w, b), (dw, db))
+    assert math.isclose(lesson01._dL_dz(a, y), db)
+
+
+def test_lesson01_hand_gradient_passes_and_forgotten_derivative_fails_the_check():
+    x, y = 1.5, 0.2
+    params = np.array([0.8, -0.3])
+    numerical = numerical_gradient(
+        lambda: float((sigmoid(np.array(params[0] * x + params[1])) - y) ** 2), params)
+    assert verdict(relative_error(np.array(lesson01._neuron_grads(x, y, 0.8, -0.3)),
+                                  numerical)) == "pass"
+    forgot = lesson01.EXERCISES[1].mistakes["forgot the sigmoid's derivative a (1 - a)"]
+    err = relative_error(np.array(forgot(x, y, 0.8, -0.3)), numerical)
+    assert verdict(err) == "fail" and round(err, 2) == 0.79
+
+
+def test_lesson01_step_size_sweep_has_a_sweet_spot_between_round_off_and_truncation():
+    x, y, w, b = 1.5, 0.2, 0.8, -0.3
+    exact = lesson01._neuron_grads(x, y, w, b)[0]
+
+    def loss_of_w(w_):
+        return float((sigmoid(np.array(w_ * x + b)) - y) ** 2)
+
+    hs = np.logspace(-12, -1, 45)
+    errors = np.array([abs((loss_of_w(w + h) - loss_of_w(w - h)) / (2 * h) - exact) / abs(exact)
+                       for h in hs])
+    assert 1e-8 < hs[np.argmin(errors)] < 1e-3 and errors.min() < 1e-9
+    assert errors[0] > 1e-7 and f"{errors[-1]:.1e}" == "2.8e-03"
+
+
+def test_lesson01_three_learning_rates_crawl_converge_diverge():
+    crawl, converge, diverge = descend(0.1), descend(10.0), descend(300.0)
+    assert (crawl.outcome, converge.outcome, diverge.outcome) == ("crawls", "converges",
+                                                                  "diverges")
+    assert f"{crawl.loss[-1]:.3g}" == "0.00657" and converge.loss[-1] < 1e-12
+    assert diverge.diverged_at == 1 and diverge.loss[1] > diverge.loss[0]
+    assert np.isclose(converge.w[-1], 2.0) and np.isclose(converge.b[-1], -0.5)
+
+
+def test_lesson01_sigmoid_slope_is_at_most_a_quarter():
+    zs = np.linspace(-10, 10, 2001)
+    slope = sigmoid(zs) * (1 - sigmoid(zs))
+    assert np.isclose(slope.max(), 0.25) and zs[np.argmax(slope)] == 0.0
+    assert f"{slope[-1]:.2g}" == "4.5e-05"
+
+
+# ---------------------------------------------------------------- lesson 02
+
+
+def test_lesson02_local_rules_agree_with_torch_autograd():
+    torch = pytest.importorskip("torch")
+    a = torch.tensor(1.3, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(-0.7, dtype=torch.float64, requires_grad=True)
+    (torch.tanh(a) * 2.5).backward()
+    assert math.isclose(lesson02._tanh_backward(math.tanh(1.3), 2.5), a.grad.item())
+    a.grad = None
+    (a * b * 0.5).backward()
+    assert np.allclose(lesson02._mul_backward(1.3, -0.7, 0.5), (a.grad.item(), b.grad.item()))
+
+
+def test_lesson02_engine_matches_torch_on_the_worked_expression(engine):
+    torch = pytest.importorskip("torch")
+    value = engine["Value"]
+    point = {"x1": 1.5, "x2": -0.5, "w1": 0.8, "w2": -1.2, "b": 0.1}
+    v = {k: value(x) for k, x in point.items()}
+    err = (v["x1"] * v["w1"] + v["x2"] * v["w2"] + v["b"]).tanh() - 0.5
+    (err * err).backward()
+    t = {k: torch.tensor(x, dtype=torch.float64, requires_grad=True) for k, x in point.items()}
+    ((torch.tanh(t["x1"] * t["w1"] + t["x2"] * t["w2"] + t["b"]) - 0.5) ** 2).backward()
+    assert np.allclose([v[k].grad for k in point], [t[k].grad.item() for k in point],
+                       rtol=1e-12, atol=0)
+
+
+def test_lesson02_node_used_twice_gets_the_summed_gradient(engine):
+    value = engine["Value"]
+    x = value(2.0)
+    (x * x).backward()
+    assert x.grad == 4.0
+    x = value(2.0)
+    ((x * 3.0) * (x + 1.0)).backward()
+    assert x.grad == 15.0
+
+
+def test_lesson02_backward_twice_doubles_and_zero_grad_resets(engine):
+    value = engine["Value"]
+    w = value(0.8)
+    out = (w * 1.5 + 0.1).tanh()
+    out.backward()
+    once = w.grad
+    out.backward()
+    assert w.grad == 2 * once
+    out.zero_grad()
+    out.backward()
+    assert w.grad == once
+
+
+def test_lesson02_topological_order_of_the_diamond():
+    order = lesson02._topological_order({"d": ["b", "c"], "b": ["a"], "c": ["a"]}, "d")
+    assert order == ["a", "b", "c", "d"]
+
+
+def test_lesson02_topological_order_handles_a_long_chain_without_recursion():
+    chain = {i: [i - 1] for i in range(1, 20_000)}
+    assert lesson02._topological_order(chain, 19_999) == list(range(20_000))
+
+
+def test_ring_gradient_agrees_with_central_differences():
+    xs = np.random.default_rng(3).uniform(-1, 1, size=7)
+    numerical = numerical_gradient(lambda: float(np.sum(np.tanh(xs * np.roll(xs, -1)))), xs)
+    assert verdict(relative_error(ring_gradient(xs), numerical)) == "pass"
+
+
+def test_lesson02_forward_mode_takes_n_passes_and_reverse_mode_one(engine):
+    xs = np.random.default_rng(0).uniform(-1, 1, size=8)
+    fwd = forward_mode_gradient(ring, xs, engine["Dual"])
+    rev = reverse_mode_gradient(ring, xs, engine["Value"])
+    assert (fwd.forward_passes, rev.forward_passes, rev.backward_passes) == (8, 1, 1)
+    assert np.allclose(fwd.grad, ring_gradient(xs)) and np.allclose(rev.grad, ring_gradient(xs))
+
+
+def test_lesson02_forward_mode_time_grows_quadratically_and_reverse_linearly(engine):
+    costs = measure_costs(engine["Dual"], engine["Value"], sizes=(4, 8, 16, 32, 64), repeats=3)
+    fwd_slope, rev_slope = costs.slopes()
+    assert 1.5 < fwd_slope < 2.5 and 0.6 < rev_slope < 1.4
+    assert costs.forward_seconds[-1] / costs.reverse_seconds[-1] > 4
+    assert list(costs.forward_passes) == [4, 8, 16, 32, 64] and set(costs.reverse_passes) == {1}
+
+
+def test_ring_rejects_an_empty_input():
+    with pytest.raises(ValueError, match="at least one input"):
+        ring([])
