@@ -1,0 +1,127 @@
+import gc
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course.autodiff import Dual, Value
+from course.gradcheck import PASS, relative_error
+from tests.mathcases import CASES
+
+
+def _points(case):
+    lo, hi = case.domain
+    return st.floats(lo, hi, allow_nan=False).filter(lambda x: case.name != "relu" or abs(x) > 1e-3)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_value_and_dual_match_derivative_and_central_difference(case):
+    @settings(max_examples=25, deadline=None)
+    @given(_points(case))
+    def run(x):
+        v = Value(x)
+        out = case.scalar(v)
+        out.backward()
+        d = case.scalar(Dual(x, 1.0))
+        eps = 1e-6
+        fd = (float(case.numpy(x + eps)) - float(case.numpy(x - eps))) / (2 * eps)
+        assert math.isclose(out.data, float(case.numpy(x)), rel_tol=1e-12, abs_tol=1e-12)
+        assert math.isclose(d.val, out.data, rel_tol=1e-12, abs_tol=1e-12)
+        assert relative_error(v.grad, float(case.derivative(x))) <= PASS
+        assert relative_error(d.dot, v.grad) <= PASS
+        assert abs(v.grad - fd) <= 1e-6 * max(1.0, abs(fd))
+
+    run()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_value_matches_torch_autograd(case):
+    torch = pytest.importorskip("torch")
+    xs = np.linspace(*case.domain, 7) + 0.013
+    for x in xs:
+        v = Value(float(x))
+        case.scalar(v).backward()
+        t = torch.tensor(float(x), dtype=torch.float64, requires_grad=True)
+        case.torch(t).backward()
+        assert relative_error(v.grad, t.grad.item()) <= PASS
+
+
+def _expr(a, b, c):
+    return (
+        (a * b + c.tanh()) ** 2 / (1 + b.sigmoid()) - a.exp() * c + (a * a).relu()
+    ).tanh() * 3 - b
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.tuples(*[st.floats(-2, 2, allow_nan=False)] * 3))
+def test_forward_and_reverse_mode_agree_on_an_expression(xs):
+    vals = [Value(x) for x in xs]
+    _expr(*vals).backward()
+    for i in range(3):
+        duals = [Dual(x, 1.0 if j == i else 0.0) for j, x in enumerate(xs)]
+        assert relative_error(_expr(*duals).dot, vals[i].grad) <= PASS
+
+
+def test_chain_of_ten_thousand_nodes_backpropagates():
+    x = Value(1.0)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0 + 0.0
+    y.backward()
+    assert x.grad == 1.0
+
+
+def test_node_used_twice_sums_its_gradients():
+    x = Value(3.0)
+    (x * x).backward()
+    assert x.grad == 6.0
+
+
+def test_diamond_graph_sums_both_paths():
+    x = Value(2.0)
+    a, b = x * 3, x.exp()
+    (a * b).backward()
+    assert math.isclose(x.grad, 3 * math.exp(2) + 6 * math.exp(2))
+
+
+def test_backward_twice_accumulates_and_zero_grad_resets():
+    x = Value(2.0)
+    y = x**3
+    y.backward()
+    y.backward()
+    assert x.grad == 24.0
+    y.zero_grad()
+    assert x.grad == 0.0 and y.grad == 0.0
+
+
+def test_graph_has_no_reference_cycles():
+    import weakref
+
+    gc.disable()
+    try:
+        x = Value(1.0)
+        y = (x * 2).tanh() + x
+        y.backward()
+        ref = weakref.ref(y)
+        del y
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("bad", ["a", None, [1.0], True])
+def test_value_of_a_non_number_raises_type_error_naming_data(bad):
+    with pytest.raises(TypeError, match="data must be a real number"):
+        Value(bad)
+
+
+def test_operand_of_wrong_type_raises_type_error_naming_other():
+    with pytest.raises(TypeError, match="other"):
+        Value(1.0) + "x"
+
+
+def test_log_of_non_positive_raises_value_error():
+    with pytest.raises(ValueError, match="positive"):
+        Value(0.0).log()
