@@ -125,3 +125,14 @@ def test_operand_of_wrong_type_raises_type_error_naming_other():
 def test_log_of_non_positive_raises_value_error():
     with pytest.raises(ValueError, match="positive"):
         Value(0.0).log()
+
+
+def test_scalar_mlp_step_lowers_the_loss_and_restores_the_collector():
+    from course.scalar_nn import MLP, mse_step
+
+    net = MLP([2, 4, 1], seed=0)
+    xs, ys = [[0.5, -1.0], [1.0, 2.0], [-0.3, 0.2]], [1.0, -1.0, 0.5]
+    first = mse_step(net, xs, ys, 0.1)
+    for _ in range(20):
+        last = mse_step(net, xs, ys, 0.1)
+    assert last < first and gc.isenabled()
