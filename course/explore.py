@@ -95,14 +95,13 @@ def _require_choice(name: str, value, choices: tuple) -> None:
 
 
 def two_moons(n: int = N_POINTS, noise: float = 0.15, seed: int = 0):
-    """Two interleaving half circles: x (n, 2) float64, y (n,) int64 labels in {0, 1}."""
-    rng = np.random.default_rng(seed)
-    half = n // 2
-    t = rng.uniform(0, np.pi, n)
-    upper = np.column_stack([np.cos(t[:half]), np.sin(t[:half])])
-    lower = np.column_stack([1 - np.cos(t[half:]), 0.5 - np.sin(t[half:])])
-    x = np.vstack([upper, lower]) + noise * rng.normal(size=(n, 2))
-    y = np.concatenate([np.zeros(half, np.int64), np.ones(n - half, np.int64)])
+    """course.data.moons, standardised to zero mean and unit variance per feature.
+
+    Returns x (n, 2) float64 and y (n,) int64 labels in {0, 1}.
+    """
+    from course.data import moons
+
+    x, y = moons(n, noise=noise, seed=seed)
     return (x - x.mean(axis=0)) / x.std(axis=0), y
 
 
