@@ -184,3 +184,22 @@ def test_lesson02_forward_mode_time_grows_quadratically_and_reverse_linearly(eng
 def test_ring_rejects_an_empty_input():
     with pytest.raises(ValueError, match="at least one input"):
         ring([])
+
+
+def test_course_autodiff_engines_cost_n_forward_passes_against_one_reverse():
+    from course import autodiff
+
+    xs = np.random.default_rng(1).uniform(-1, 1, size=16)
+    fwd = forward_mode_gradient(ring, xs, autodiff.Dual)
+    rev = reverse_mode_gradient(ring, xs, autodiff.Value)
+    assert (fwd.forward_passes, rev.forward_passes, rev.backward_passes) == (16, 1, 1)
+    assert np.allclose(fwd.grad, ring_gradient(xs)) and np.allclose(rev.grad, ring_gradient(xs))
+
+
+def test_lesson01_worked_example_agrees_with_course_neuron():
+    from course import neuron
+
+    fwd = neuron.forward(0.8, -0.3, 1.5, 0.2)
+    grads = neuron.backward(fwd)
+    assert np.allclose((grads.dL_dw, grads.dL_db), lesson01._neuron_grads(1.5, 0.2, 0.8, -0.3))
+    assert math.isclose(grads.dL_dz, lesson01._dL_dz(fwd.a, 0.2))
