@@ -4,7 +4,7 @@ Two layers, kept apart so the behaviour can be tested without a browser:
 
 - pure compute: :func:`neuron_data` (the toy data set), :func:`loss_and_grads` (forward and
   backward of the neuron over the data), :func:`descend` (a gradient-descent run returning a
-  :class:`Run` with its verdict: converges, crawls or diverges);
+  :class:`Run` with its verdict: converges, crawls, oscillates or diverges);
 - :class:`NeuronExplorer`, the widget wiring: a log-scale learning-rate slider, one persistent
   matplotlib figure whose lines are updated in place and rendered (Agg) into an
   ``ipywidgets.Image``, and a status line that says "diverged at step k" instead of a traceback.
@@ -27,8 +27,7 @@ import numpy as np
 TRUE_W, TRUE_B = 2.0, -0.5
 START_W, START_B = 1.0, 0.0
 STEPS = 100
-CONVERGED_LOSS = 1e-4
-CRAWL_FRACTION = 0.5
+CONVERGED_FRACTION = 0.01
 LR_MIN, LR_MAX = 1e-2, 1e3
 
 
@@ -67,7 +66,7 @@ class Run:
     lr: the learning rate; loss: (k + 1,) the loss before each step and after the last one
     (shorter than steps + 1 when the run stopped on a non-finite value); w, b: (k + 1,) the
     parameters along the way; diverged_at: the first step whose loss is above the starting loss
-    or not finite (None if none); outcome: "converges", "crawls" or "diverges".
+    or not finite (None if none); outcome: "converges", "crawls", "oscillates" or "diverges".
     """
 
     lr: float
@@ -105,8 +104,10 @@ def descend(lr: float, steps: int = STEPS, w: float = START_W, b: float = START_
 
     x, y: (n,) data (default :func:`neuron_data`). A non-finite loss or parameter stops the run
     at that step instead of raising. Outcome: "diverges" if the loss ever rises above its starting
-    value or stops being finite; "converges" if the final loss is below ``CONVERGED_LOSS``;
-    "crawls" otherwise (still descending, too slowly).
+    value or stops being finite; "converges" if the final loss is below ``CONVERGED_FRACTION``
+    (1%) of the starting loss; "oscillates" if not, and the loss rose on some step (overshooting
+    back and forth, but never above the start); "crawls" otherwise (every step downhill, too few
+    of them).
     """
     lr = _check_lr(lr)
     if not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -137,8 +138,10 @@ def _outcome(loss: np.ndarray) -> tuple[int | None, str]:
     bad = ~np.isfinite(loss) | (loss > loss[0])
     if bad.any():
         return int(np.argmax(bad)), "diverges"
-    if loss[-1] < CONVERGED_LOSS:
+    if loss[-1] < CONVERGED_FRACTION * loss[0]:
         return None, "converges"
+    if np.any(np.diff(loss) > 0):
+        return None, "oscillates"
     return None, "crawls"
 
 
@@ -194,7 +197,8 @@ class NeuronExplorer:
                                 np.maximum(run.loss[finite], 1e-12))
         grid = self.fit_line.get_xdata()
         self.fit_line.set_ydata(sigmoid(run.w[-1] * grid + run.b[-1]))
-        colour = {"converges": "#1a7f37", "crawls": "#9a6700"}.get(run.outcome, "#cf222e")
+        colour = {"converges": "#1a7f37", "crawls": "#9a6700",
+                  "oscillates": "#8250df"}.get(run.outcome, "#cf222e")
         self.loss_line.set_color(colour)
         self.status.value = f"<b style='color:{colour}'>{run.describe()}</b>"
         buf = io.BytesIO()

@@ -41,7 +41,8 @@ def test_data_come_from_a_neuron_so_the_true_parameters_reach_zero_loss():
 
 
 @pytest.mark.parametrize(("lr", "outcome"), [(0.01, "crawls"), (0.1, "crawls"),
-                                             (10.0, "converges"), (300.0, "diverges")])
+                                             (10.0, "converges"), (60.0, "oscillates"),
+                                             (300.0, "diverges")])
 def test_learning_rate_decides_the_outcome(lr, outcome):
     assert descend(lr).outcome == outcome
 
