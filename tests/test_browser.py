@@ -5,8 +5,8 @@ opens) from JupyterLab on 127.0.0.1 with a token, opens NOTEBOOK in Debian's Chr
 Playwright, runs every cell, presses ArrowRight on the first slider inside WIDGET and checks
 that the slider's readout and the pixels of the figure beside it both changed and that no cell
 shows an error. A screenshot of the slider and its figure is saved under artifacts/ whether the
-test passes or not.
-It skips only when no Chromium is installed (scripts/test.sh installs it as root).
+test passes or not. It skips only when no Chromium is installed (scripts/test.sh installs it
+as root).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 # The lesson and the widget (a CSS selector; the first match) holding the slider and figure:
 # lesson 01's learning-rate explorer, a box of a log slider, a status line and an image.
+# Lesson 06's gradient explorer replaces it once that lesson exists, with
+# WIDGET = ".course-explorer" (the class course.explore.Explorer gives its box).
 NOTEBOOK = "01_chain_rule_and_one_neuron.ipynb"
 WIDGET = ".widget-vbox:has(> .widget-image)"
 # Text a widget shows on failure: a traceback in an Output widget; course.explore's status line.
