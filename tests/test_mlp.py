@@ -225,3 +225,21 @@ def test_bad_input_errors_name_the_argument_and_the_expectation():
         MLP([3])
     with pytest.raises(ValueError, match="xp must be 'numpy' or 'torch'"):
         net.to("jax")
+
+
+def test_fit_trains_the_course_mlp_identically_on_numpy_and_torch():
+    from course.data import spiral
+    from course.optim import Adam
+    from course.train import accuracy, fit
+
+    x, y = spiral(150, seed=0)
+    runs = []
+    for xp in ("numpy", "torch"):
+        net = MLP([2, 16, 16, 3], seed=0).to(xp)
+        xs, ys = convert(x, xp), convert(y, xp)
+        history = fit(net, SoftmaxCrossEntropy(), Adam(net.parameters(), 0.02), xs, ys,
+                      steps=150, batch_size=32, seed=0, progress=False)
+        runs.append((history.loss, accuracy(net, xs, ys)))
+    (loss_np, acc_np), (loss_t, acc_t) = runs
+    np.testing.assert_allclose(loss_np, loss_t, rtol=1e-9)
+    assert loss_np[-1] < 0.3 * loss_np[0] and acc_np == acc_t > 0.8
