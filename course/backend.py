@@ -30,9 +30,16 @@ def is_array(a) -> bool:
     return isinstance(a, np.ndarray) or is_torch(a)
 
 
+_DTYPE_NAMES: dict = {}
+
+
 def dtype_name(a) -> str:
-    """'float32', 'float64', 'int64', ... for a numpy array or torch tensor."""
-    return str(a.dtype).removeprefix("torch.")
+    """'float32', 'float64', 'int64', ... for a numpy array or torch tensor (looked up once per
+    dtype: formatting a dtype costs more than a small layer's arithmetic)."""
+    name = _DTYPE_NAMES.get(a.dtype)
+    if name is None:
+        name = _DTYPE_NAMES[a.dtype] = str(a.dtype).removeprefix("torch.")
+    return name
 
 
 def is_float(a) -> bool:
