@@ -492,6 +492,42 @@ class Explorer:
                  "loss": self._setup_loss, "boundary": self._setup_boundary}
         for view, ax in self.axes.items():
             setup[view](ax)
+        self._slots = self._panel_slots()
+        self._drawn: dict = {}
+
+    def _panel_slots(self) -> dict:
+        """Per view, the figure's pixel columns [x0, x1) that hold its axes, ticks and labels,
+        and that column band of the figure showing only the view's fixed text (title and axis
+        labels), to wipe the panel before redrawing it.
+
+        Panels are redrawn one at a time (``figure.draw_artist``): a change of depth redraws
+        the two views computed at initialisation, not the training views beside them. The
+        fixed text sits at fixed positions and is drawn once, here.
+        """
+        from matplotlib.transforms import Bbox
+
+        canvas = self.figure.canvas
+        fixed = []
+        for ax in self.axes.values():
+            ax.set_title(ax.get_title(), y=1.0)
+            ax.xaxis.set_label_coords(0.5, -0.12)
+            ax.yaxis.set_label_coords(-0.34, 0.5)
+            fixed += [ax.title, ax.xaxis.label, ax.yaxis.label]
+            ax.set_visible(False)
+        canvas.draw()
+        for text in fixed:
+            self.figure.draw_artist(text)
+            text.set_visible(False)
+        width, height = canvas.get_width_height()
+        rights = [int(math.ceil(ax.get_window_extent().x1)) + 2 for ax in self.axes.values()]
+        edges = [0] + rights[:-1] + [width]
+        slots = {}
+        for view, x0, x1 in zip(self.axes, edges[:-1], edges[1:]):
+            blank = canvas.copy_from_bbox(Bbox.from_extents(x0, 0, x1, height))
+            slots[view] = (x0, x1, blank)
+        for ax in self.axes.values():
+            ax.set_visible(True)
+        return slots
 
     def _setup_gradients(self, ax) -> None:
         (self.artists["grad"],) = ax.plot([], [], "o-", ms=3, lw=1.5, color="C3",
@@ -501,18 +537,28 @@ class Explorer:
         _log_y(ax)
         ax.set(xlabel="layer (1 = input side)", ylabel="gradient norm",
                title="gradient norm per layer")
+        _integer_x(ax)
         ax.legend(fontsize="small", loc="lower right")
         ax.grid(True, which="major", alpha=0.3)
 
     def _setup_activations(self, ax) -> None:
+        from matplotlib.collections import PolyCollection
+
         (self.artists["median"],) = ax.plot([], [], color="C0", lw=1.5, label="median")
-        self.artists["bands"] = []
+        self.artists["bands"] = [PolyCollection([], facecolors="C0", alpha=alpha, linewidths=0)
+                                 for alpha in (0.2, 0.4)]
+        for band in self.artists["bands"]:
+            ax.add_collection(band, autolim=False)
         ax.set(xlabel="layer (1 = input side)", ylabel="activation",
-               title="activations (5-95 %, 25-75 %)")
+               title="activations: 5-95, 25-75 %")
+        _compact_y(ax)
+        _integer_x(ax)
 
     def _setup_loss(self, ax) -> None:
         (self.artists["loss"],) = ax.plot([], [], color="C2", lw=1.5)
+        (self.artists["loss_end"],) = ax.plot([], [], "x", color="C3", ms=8, mew=2)
         ax.set(xlabel="step", ylabel="loss", title="training loss")
+        _integer_x(ax)
         ax.grid(True, which="major", alpha=0.3)
 
     def _setup_boundary(self, ax) -> None:
@@ -596,30 +642,38 @@ class Explorer:
         self.status.value = f"<b style='color:#cf222e'>cannot compute: {message}</b>"
 
     def _draw(self, results: dict, waiting: bool) -> None:
+        """Update the views whose result changed, redraw only their panels, show the image.
+
+        While a training run is being computed its two views keep their last picture, faded.
+        """
+        canvas = self.figure.canvas
+        faded = []
         for view in self.views:
-            if view in ("loss", "boundary") and waiting:
-                self._fade(view)
-            else:
+            result = results.get("run" if view in ("loss", "boundary") else "profile")
+            if result is None:
+                faded.append(view)
+            elif self._drawn.get(view) is not result:
                 getattr(self, f"_draw_{view}")(self.axes[view], results)
+                x0, x1, blank = self._slots[view]
+                canvas.restore_region(blank)
+                self.figure.draw_artist(self.axes[view])
+                self._drawn[view] = result
         text = self._status_text(results)
         self.status.value = f"{text}; training..." if waiting and text else (
             "training..." if waiting else text)
-        self.image.value = self.render()
+        self.image.value = self.render(faded)
 
-    def _fade(self, view: str) -> None:
-        """Grey out a training view while its new run is computed."""
-        artist = self.artists["loss" if view == "loss" else "boundary"]
-        artist.set_alpha(0.1)
-
-    def render(self) -> bytes:
-        """The figure drawn once by Agg and encoded as PNG bytes (fast, lightly compressed)."""
+    def render(self, faded=()) -> bytes:
+        """The figure's current pixels as PNG bytes (lightly compressed), the views named in
+        ``faded`` washed out towards white."""
         from PIL import Image
 
-        canvas = self.figure.canvas
-        canvas.draw()
-        rgba = np.asarray(canvas.buffer_rgba())
+        rgb = np.array(np.asarray(self.figure.canvas.buffer_rgba())[..., :3])
+        for view in faded:
+            x0, x1, _ = self._slots[view]
+            rgb[:, x0:x1] = 255 - (255 - rgb[:, x0:x1]) // 6
         buf = io.BytesIO()
-        Image.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=1)
+        Image.fromarray(rgb).save(buf, format="png", compress_level=1)
         return buf.getvalue()
 
     def _status_text(self, results: dict) -> str:
@@ -656,25 +710,22 @@ class Explorer:
 
         q = activation_quantiles(results["profile"].activations)
         layers = np.arange(1, q.shape[0] + 1)
-        for band in self.artists["bands"]:
-            band.remove()
-        self.artists["bands"] = [
-            ax.fill_between(layers, q[:, 0], q[:, 4], alpha=0.2, color="C0", lw=0),
-            ax.fill_between(layers, q[:, 1], q[:, 3], alpha=0.4, color="C0", lw=0),
-        ]
+        ok = np.all(np.isfinite(q), axis=1)
+        for band, (lo, hi) in zip(self.artists["bands"], [(0, 4), (1, 3)]):
+            x = layers[ok]
+            band.set_verts([np.column_stack([np.r_[x, x[::-1]],
+                                             np.r_[q[ok, lo], q[ok, hi][::-1]]])])
         self.artists["median"].set_data(layers, q[:, 2])
         finite = q[np.isfinite(q)]
         ax.set_xlim(0.5, max(q.shape[0], 1) + 0.5)
         if finite.size:
-            lo, hi = finite.min(), finite.max()
-            pad = 0.05 * (hi - lo) + 1e-3
-            ax.set_ylim(lo - pad, hi + pad)
+            _set_padded_ylim(ax, finite.min(), finite.max())
 
     def _draw_loss(self, ax, results: dict) -> None:
+        """The loss before each step; an x marks the last finite loss of a diverged run."""
         loss = results["run"].loss
         shown = np.where(np.isfinite(loss) & (loss > 0), loss, np.nan)
         self.artists["loss"].set_data(np.arange(1, loss.size + 1), shown)
-        self.artists["loss"].set_alpha(1.0)
         ax.set_xlim(0, self.settings.steps + 1)
         finite = shown[np.isfinite(shown)]
         if finite.size and finite.max() > 10 * finite.min():
@@ -682,14 +733,37 @@ class Explorer:
             _set_log_ylim(ax, finite.min() / 1.5, finite.max() * 1.5)
         elif finite.size:
             ax.set_yscale("linear")
-            pad = 0.1 * (finite.max() - finite.min()) + 1e-3
-            ax.set_ylim(max(finite.min() - pad, 0.0), finite.max() + pad)
+            _compact_y(ax)
+            _set_padded_ylim(ax, finite.min(), finite.max(), floor=0.0)
+        last = np.flatnonzero(np.isfinite(shown))
+        diverged = results["run"].diverged_at is not None and last.size > 0
+        self.artists["loss_end"].set_data(last[-1:] + 1 if diverged else [],
+                                          shown[last[-1:]] if diverged else [])
 
     def _draw_boundary(self, ax, results: dict) -> None:
         run = results["run"]
         self.artists["boundary"].set_data(np.ma.masked_invalid(run.boundary))
         self.artists["boundary"].set_extent(run.extent)
-        self.artists["boundary"].set_alpha(0.3)
+
+
+def _integer_x(ax) -> None:
+    """x ticks on whole numbers only (layers, steps)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+
+
+def _compact_y(ax) -> None:
+    """Linear y tick labels with 3 significant digits ('8e+16', '0.75'), no offset text."""
+    from matplotlib.ticker import FormatStrFormatter
+
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+
+
+def _set_padded_ylim(ax, lo: float, hi: float, floor: float = -math.inf) -> None:
+    """Linear y limits around [lo, hi] with 5 % padding (never a zero-height range)."""
+    pad = 0.05 * (hi - lo) + 1e-3 * max(1.0, abs(lo), abs(hi))
+    ax.set_ylim(max(lo - pad, floor), hi + pad)
 
 
 def _log_y(ax) -> None:
