@@ -145,7 +145,8 @@ class GradientProfile:
     input side first: the gradient signal travelling back through the layers. Entry 0 is the
     gradient with respect to the data x, entry 1 that at the first hidden layer's output.
     activations: depth arrays (n, width), the output of each hidden activation.
-    dead: (depth,) fraction of units inactive on the whole batch (ReLU-like activations; else 0).
+    dead: (depth,) fraction of units inactive (output <= 0) on the whole batch, for ReLU and
+    leaky ReLU (whose inactive units still pass slope times the gradient); 0 otherwise.
     loss: the loss at initialisation (nan or inf when the forward pass overflowed).
     """
 
@@ -681,8 +682,11 @@ class Explorer:
         if "profile" in results:
             p = results["profile"]
             parts.append(f"||dL/dh|| first/last hidden layer {p.ratio:.2g}")
-            if self.settings.activation in ("relu", "leaky relu"):
-                parts.append(f"dead units {100 * float(np.mean(p.dead)):.0f} %")
+            off = f"{100 * float(np.mean(p.dead)):.0f} %"
+            if self.settings.activation == "relu":
+                parts.append(f"dead units {off}")
+            elif self.settings.activation == "leaky relu":
+                parts.append(f"units off on every example {off} (leaky: they still learn)")
         if "run" in results:
             run = results["run"]
             if run.diverged_at is not None:
