@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course.backend import to_numpy
+from course.backend import is_torch, to_numpy
 from course.gradcheck import relative_error
 from course.layers import (
     GELU,
@@ -80,9 +80,13 @@ class _ResidualModule(nn.Module):
         return x + self.body(x)
 
 
+def _copy(p) -> torch.Tensor:
+    """A copy of a numpy array (on the CPU) or a torch tensor (on its device), dtype kept."""
+    return p.detach().clone() if is_torch(p) else torch.as_tensor(np.array(p))
+
+
 def _as_parameter(p) -> nn.Parameter:
-    """A CPU copy of a numpy array or torch tensor, dtype kept, as a torch Parameter."""
-    return nn.Parameter(torch.as_tensor(to_numpy(p)).clone())
+    return nn.Parameter(_copy(p))
 
 
 def _module_of(layer, names: dict) -> nn.Module:
@@ -92,7 +96,7 @@ def _module_of(layer, names: dict) -> nn.Module:
     params = layer.params
     if isinstance(layer, Linear):
         module = nn.Linear(layer.d_in, layer.d_out)
-        module.weight = _as_parameter(to_numpy(params["W"]).T)
+        module.weight = nn.Parameter(_copy(params["W"]).T.contiguous())
         module.bias = _as_parameter(params["b"])
         names[f"{layer.name}.W"] = (module.weight, True)
         names[f"{layer.name}.b"] = (module.bias, False)
@@ -102,8 +106,8 @@ def _module_of(layer, names: dict) -> nn.Module:
             module = nn.LayerNorm(layer.d, eps=layer.eps)
         else:
             module = nn.BatchNorm1d(layer.d, eps=layer.eps, momentum=layer.momentum)
-            module.running_mean = torch.as_tensor(to_numpy(layer.buffers["running_mean"])).clone()
-            module.running_var = torch.as_tensor(to_numpy(layer.buffers["running_var"])).clone()
+            module.running_mean = _copy(layer.buffers["running_mean"])
+            module.running_var = _copy(layer.buffers["running_var"])
             module.train(layer.training)
         module.weight = _as_parameter(params["gamma"])
         module.bias = _as_parameter(params["beta"])
@@ -122,7 +126,8 @@ def _module_of(layer, names: dict) -> nn.Module:
 def torch_module(net: MLP):
     """(module, names): ``net`` rebuilt from torch.nn modules with copies of its weights.
 
-    module: a torch.nn.Sequential on the CPU in the net's dtype; names: course parameter name
+    module: a torch.nn.Sequential in the net's dtype, on the net's device (the CPU for a numpy
+    net); names: course parameter name
     ('0.W', '0.b', ...) -> (the torch Parameter, True when it holds the transpose: nn.Linear
     keeps its weight as (d_out, d_in), the course as W (d_in, d_out)).
     """
@@ -143,18 +148,20 @@ def autograd_gradients(net: MLP, loss_fn, x, y):
     """(loss, grads): torch.autograd's gradients of ``loss_fn`` on ``net`` for the batch (x, y).
 
     x: (n, d_in) numpy or torch; y: labels (n,) or targets (n, d_out); loss_fn: a course loss
-    (SoftmaxCrossEntropy, MSE, BinaryCrossEntropy), replaced by torch's own. grads: course name
-    -> numpy array in the course's shape, the same keys as ``net.gradients()``.
+    (SoftmaxCrossEntropy, MSE, BinaryCrossEntropy), replaced by torch's own. Runs on the net's
+    device. grads: course name -> numpy array in the course's shape, the same keys as
+    ``net.gradients()``.
     """
     if type(loss_fn) not in _TORCH_LOSSES:
         raise TypeError(f"loss_fn must be one of {[c.__name__ for c in _TORCH_LOSSES]}, "
                         f"got {loss_fn!r}")
     module, names = torch_module(net)
-    xt = torch.as_tensor(to_numpy(x))
-    yt = torch.as_tensor(to_numpy(y))
+    device = next(iter(names.values()))[0].device
+    xt = torch.as_tensor(to_numpy(x), device=device)
+    yt = torch.as_tensor(to_numpy(y), device=device)
     loss = _TORCH_LOSSES[type(loss_fn)](module(xt), yt)
     loss.backward()
-    grads = {name: (p.grad.T if transposed else p.grad).numpy()
+    grads = {name: to_numpy(p.grad.T if transposed else p.grad)
              for name, (p, transposed) in names.items()}
     return float(loss.detach()), grads
 
@@ -178,8 +185,9 @@ class LayerFunction(torch.autograd.Function):
 
     Call ``LayerFunction.apply(layer, x, *params)`` with x (n, d_in) and the layer's parameter
     tensors in ``layer.params`` order; it returns the layer's output (n, d_out). The layer's
-    params are bound to these tensors, and each call keeps its own cache, so several forwards
-    may run before their backwards.
+    params are bound to these tensors, its buffers (BatchNorm's running statistics) move to x's
+    device and dtype, and each call keeps its own cache, so several forwards may run before
+    their backwards.
     """
 
     @staticmethod
@@ -189,6 +197,8 @@ class LayerFunction(torch.autograd.Function):
             raise ValueError(f"LayerFunction: {layer!r} has parameters {names}; pass one tensor "
                              f"for each, got {len(params)}")
         layer.params = {k: p.detach() for k, p in zip(names, params)}
+        layer.buffers = {k: torch.as_tensor(b, dtype=x.dtype, device=x.device)
+                         for k, b in layer.buffers.items()}
         out = layer.forward(x.detach())
         ctx.layer, ctx.names, ctx.params, ctx.cache = layer, names, layer.params, layer.cache
         return out
