@@ -127,9 +127,9 @@ def torch_module(net: MLP):
     """(module, names): ``net`` rebuilt from torch.nn modules with copies of its weights.
 
     module: a torch.nn.Sequential in the net's dtype, on the net's device (the CPU for a numpy
-    net); names: course parameter name
-    ('0.W', '0.b', ...) -> (the torch Parameter, True when it holds the transpose: nn.Linear
-    keeps its weight as (d_out, d_in), the course as W (d_in, d_out)).
+    net). names: course parameter name ('0.W', '0.b', ...) -> (the torch Parameter, True when
+    it holds the transpose: nn.Linear keeps its weight as (d_out, d_in), the course W as
+    (d_in, d_out)).
     """
     names: dict = {}
     module = nn.Sequential(*(_module_of(layer, names) for layer in net.layers))
