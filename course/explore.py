@@ -447,7 +447,9 @@ class Explorer:
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.status = w.HTML()
         column = w.VBox(list(self.controls.values()), layout=w.Layout(min_width="310px"))
-        self.widget = w.HBox([column, w.VBox([self.image, self.status])])
+        # the figure moves below the controls when both do not fit side by side at 600 px
+        figure = w.VBox([self.image, self.status], layout=w.Layout(min_width="600px", flex="1"))
+        self.widget = w.HBox([column, figure], layout=w.Layout(flex_flow="row wrap"))
         self.widget.add_class("course-explorer")
 
     def _on_change(self, change) -> None:

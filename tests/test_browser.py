@@ -3,7 +3,8 @@
 The test serves a temporary copy of lessons/ (JupyterLab autosaves outputs into the files it
 opens) from JupyterLab on 127.0.0.1 with a token, opens NOTEBOOK in Debian's Chromium driven by
 Playwright, runs every cell, presses ArrowRight on the first slider inside WIDGET and checks
-that the slider's readout and the pixels of the figure beside it both changed and that no cell
+that the slider's readout and the pixels of the figure beside it both changed, that the views
+computed after the first redraw (the explorer's training run) arrive too, and that no cell
 shows an error. A screenshot of the slider and its figure is saved under artifacts/ whether the
 test passes or not. It skips only when no Chromium is installed (scripts/test.sh installs it
 as root).
@@ -29,13 +30,14 @@ from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 # The lesson and the widget (a CSS selector; the first match) holding the slider and figure:
-# lesson 01's learning-rate explorer, a box of a log slider, a status line and an image.
-# Lesson 06's gradient explorer replaces it once that lesson exists, with
-# WIDGET = ".course-explorer" (the class course.explore.Explorer gives its box).
-NOTEBOOK = "01_chain_rule_and_one_neuron.ipynb"
-WIDGET = ".widget-vbox:has(> .widget-image)"
+# lesson 06's gradient explorer, the box course.explore.Explorer marks with the class
+# "course-explorer" (its controls, learning-rate slider first, beside an image and a status line).
+NOTEBOOK = "06_vanishing_exploding_gradients.ipynb"
+WIDGET = ".course-explorer"
 # Text a widget shows on failure: a traceback in an Output widget; course.explore's status line.
 WIDGET_ERROR_TEXT = ["Traceback", "cannot compute"]
+# Text the widget's status line shows while the rest of its figure is still being computed.
+WIDGET_BUSY_TEXT = "training..."
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")  # Debian's package
 SCREENSHOT = ROOT / "artifacts" / f"browser_{Path(NOTEBOOK).stem}.png"
 CHROMIUM_ARGS = [
@@ -214,6 +216,11 @@ WIDGET_ERRORS = """([widget, markers]) => {
     return markers.some(m => text.includes(m)) ? [text] : [];
 }"""
 
+SETTLED = """([widget, busy]) => {
+    const box = document.querySelector(widget);
+    return !!box && !box.innerText.includes(busy);
+}"""
+
 REDRAWN_OR_FAILED = """([widget, before, markers]) => {
     const box = document.querySelector(widget);
     const img = box && box.querySelector('img');
@@ -262,6 +269,8 @@ def test_slider_in_jupyterlab_redraws_its_figure(lab, tmp_path: Path):
             _assert_no_errors(page, "after moving the slider")
             assert readout.inner_text() != readout_before
             assert image.screenshot() != pixels_before, "the figure's pixels did not change"
+            page.wait_for_function(SETTLED, arg=[WIDGET, WIDGET_BUSY_TEXT], timeout=REDRAW_MS)
+            _assert_no_errors(page, "after the figure was completed")
         finally:
             if widget.count():
                 widget.scroll_into_view_if_needed()
