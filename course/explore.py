@@ -380,6 +380,14 @@ class _Cache:
         return value
 
 
+def _at_initialisation(s: Settings) -> Settings:
+    """s with the training settings (lr, optimizer, clip, steps) at their defaults: one key for
+    every setting that shares the network at initialisation, and so its gradient profile."""
+    default = Settings()
+    return replace(s, lr=default.lr, optimizer=default.optimizer, clip=default.clip,
+                   steps=default.steps)
+
+
 # ---------------------------------------------------------------- the widget
 
 
@@ -466,10 +474,12 @@ class Explorer:
         for name, value in changes.items():
             if name in self.controls:
                 shown = "off" if name == "clip" and value is None else value
-                with self.controls[name].hold_trait_notifications():
-                    self.controls[name].unobserve(self._on_change, names="value")
-                    self.controls[name].value = shown
-                    self.controls[name].observe(self._on_change, names="value")
+                widget = self.controls[name]
+                widget.unobserve(self._on_change, names="value")
+                try:
+                    widget.value = shown
+                finally:
+                    widget.observe(self._on_change, names="value")
         self._on_change(None)
 
     def _ipython_display_(self) -> None:
@@ -594,7 +604,7 @@ class Explorer:
         """The cheap results (one forward/backward pass) plus a training run if cached."""
         out = {}
         if {"gradients", "activations"} & set(self.views):
-            out["profile"] = self.cache.get("profile", gradient_profile, s)
+            out["profile"] = self.cache.get("profile", gradient_profile, _at_initialisation(s))
         if self._trains and ("run", s) in self.cache.items:
             out["run"] = self.cache.get("run", train_run, s)
         return out

@@ -153,7 +153,17 @@ def test_moving_a_control_redraws_the_image_in_place_and_caches_the_result():
     assert len(ex.axes["gradients"].get_lines()[0].get_xdata()) == 7
     ex.controls["depth"].value = 3
     assert bytes(ex.image.value) == first
-    assert ("profile", SMALL) in ex.cache.items
+    assert ("run", SMALL) in ex.cache.items
+    assert sorted(s.depth for name, s in ex.cache.items if name == "profile") == [3, 6]
+
+
+def test_training_controls_reuse_the_profile_and_set_trains_once():
+    ex = Explorer(SMALL)
+    profile = ex.compute(ex.settings)["profile"]
+    ex.set(lr=0.3, optimizer="sgd", clip=1.0, steps=9)
+    assert ex.compute(ex.settings)["profile"] is profile
+    assert sum(name == "profile" for name, _ in ex.cache.items) == 1
+    assert sum(name == "run" for name, _ in ex.cache.items) == 2
 
 
 def test_divergence_is_shown_in_the_status_line_not_raised():
