@@ -1,5 +1,10 @@
-"""Time one training step of a 2-16-16-1 MLP on 100 points: scalar Value engine vs numpy."""
+"""Time one SGD step of a 2-16-16-1 MLP on 100 points: scalar Value engine vs numpy.
 
+Each figure is the median over repeated steps after one warm-up step; the scalar step builds
+and differentiates a graph of about 68,000 nodes.
+"""
+
+import statistics
 import time
 
 import numpy as np
@@ -7,19 +12,20 @@ import numpy as np
 from course.scalar_nn import MLP, mse_step
 
 
-def scalar_ms(repeats: int = 5) -> float:
+def scalar_ms(repeats: int = 9) -> float:
     rng = np.random.default_rng(0)
     xs, ys = rng.normal(size=(100, 2)).tolist(), rng.normal(size=100).tolist()
     net = MLP([2, 16, 16, 1], seed=0)
+    mse_step(net, xs, ys, 0.01)
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
         mse_step(net, xs, ys, 0.01)
         times.append(time.perf_counter() - t)
-    return 1000 * min(times)
+    return 1000 * statistics.median(times)
 
 
-def numpy_ms(repeats: int = 200) -> float:
+def numpy_ms(repeats: int = 201) -> float:
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(100, 2)), rng.normal(size=(100, 1))
     sizes = [2, 16, 16, 1]
@@ -40,7 +46,7 @@ def numpy_ms(repeats: int = 200) -> float:
             Ws[k] -= 0.01 * dW
             bs[k] -= 0.01 * db
         times.append(time.perf_counter() - t)
-    return 1000 * min(times)
+    return 1000 * statistics.median(times)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """A scalar reverse-mode autodiff engine (``Value``) and forward-mode dual numbers (``Dual``).
 
-Every operation returns a new ``Value`` whose ``_back`` is a small local function
-``_back(upstream)`` that adds ``upstream * local derivative`` into its parents' ``grad``.
-The function refers to the parents only, never to the output node, so graphs hold no
-reference cycles and are freed as soon as the last ``Value`` goes out of scope.
+Every operation returns a new ``Value`` that records its parents and its local derivatives
+d out / d parent, evaluated in the forward pass (``*`` stores ``(b, a)``, ``tanh`` stores
+``(1 - t^2,)``). ``backward()`` visits the nodes in reverse topological order and adds
+``node.grad * local`` into each parent's ``grad``: the chain rule, one edge at a time.
+A node refers only to its parents, never to its outputs, so graphs hold no reference cycles
+and are freed as soon as the last ``Value`` that reaches them goes out of scope.
 
 ``backward()`` ACCUMULATES into ``.grad`` (calling it twice doubles the gradients);
 call ``zero_grad()`` on the output to reset every node of its graph to 0.
@@ -16,6 +18,8 @@ from numbers import Real
 
 
 def _number(name: str, x) -> float:
+    if type(x) is float:
+        return x
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(
             f"{name} must be a real number (int or float), got {type(x).__name__}: {x!r}"
@@ -30,59 +34,36 @@ def _stable_sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
+def _lift(other) -> Value:
+    return other if type(other) is Value else Value(_number("other", other))
+
+
 class Value:
     """A scalar node of a computational graph: ``data`` (float), ``grad`` (dL/d this), ``op``."""
 
-    __slots__ = ("data", "grad", "_parents", "_back", "op", "label", "__weakref__")
+    __slots__ = ("data", "grad", "_parents", "_local", "op", "label", "__weakref__")
 
-    def __init__(self, data, _parents=(), op="", label=""):
-        self.data = _number("data", data)
+    def __init__(self, data, _parents=(), op="", label="", _local=()):
+        self.data = data if type(data) is float else _number("data", data)
         self.grad = 0.0
         self._parents = _parents
-        self._back = None
+        self._local = _local  # d data / d parent, one per parent
         self.op = op
         self.label = label
 
     def __repr__(self):
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
 
-    @staticmethod
-    def _lift(other) -> Value:
-        return other if isinstance(other, Value) else Value(_number("other", other))
-
     def _unary(self, data, op, local):
-        out = Value(data, (self,), op)
-        parent = self
-
-        def _back(up):
-            parent.grad += up * local
-
-        out._back = _back
-        return out
+        return Value(data, (self,), op, _local=(local,))
 
     def __add__(self, other):
-        other = self._lift(other)
-        out = Value(self.data + other.data, (self, other), "+")
-        a, b = self, other
-
-        def _back(up):
-            a.grad += up
-            b.grad += up
-
-        out._back = _back
-        return out
+        other = _lift(other)
+        return Value(self.data + other.data, (self, other), "+", _local=(1.0, 1.0))
 
     def __mul__(self, other):
-        other = self._lift(other)
-        out = Value(self.data * other.data, (self, other), "*")
-        a, b = self, other
-
-        def _back(up):
-            a.grad += up * b.data
-            b.grad += up * a.data
-
-        out._back = _back
-        return out
+        other = _lift(other)
+        return Value(self.data * other.data, (self, other), "*", _local=(other.data, self.data))
 
     def __pow__(self, k):
         k = _number("exponent", k)
@@ -92,10 +73,10 @@ class Value:
         return self * -1.0
 
     def __sub__(self, other):
-        return self + (-self._lift(other))
+        return self + (-_lift(other))
 
     def __truediv__(self, other):
-        return self * self._lift(other) ** -1
+        return self * _lift(other) ** -1
 
     def __radd__(self, other):
         return self + other
@@ -104,10 +85,10 @@ class Value:
         return self * other
 
     def __rsub__(self, other):
-        return self._lift(other) - self
+        return _lift(other) - self
 
     def __rtruediv__(self, other):
-        return self._lift(other) / self
+        return _lift(other) / self
 
     def exp(self):
         e = math.exp(self.data)
@@ -130,36 +111,43 @@ class Value:
         return self._unary(max(self.data, 0.0), "relu", 1.0 if self.data > 0 else 0.0)
 
     def topological_order(self) -> list[Value]:
-        """Every node of the graph ending here, parents before children (iterative DFS)."""
-        order, seen, stack = [], {id(self)}, [(self, False)]
+        """Every node of the graph ending here, parents before children (iterative DFS).
+
+        A node is expanded the first time it is popped: it goes back on the stack behind a
+        ``None`` marker, with its unvisited parents above. Popping the marker means every
+        ancestor of the node has been placed, so the node is placed next.
+        """
+        order, visited, stack = [], set(), [self]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            stack.append((node, True))
-            for p in node._parents:
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    stack.append((p, False))
+            node = stack.pop()
+            if node is None:
+                order.append(stack.pop())
+            elif node not in visited:
+                visited.add(node)
+                stack.append(node)
+                stack.append(None)
+                for p in node._parents:
+                    if p not in visited:
+                        stack.append(p)
         return order
 
     def backward(self, grad: float = 1.0) -> None:
         """Add d self / d node (times ``grad``) into every node's ``grad``.
 
-        The pass runs on zeroed gradients in reverse topological order; the gradients held
-        before the call are then added back, so repeated calls accumulate.
+        The pass runs on zeroed gradients in reverse topological order; the nonzero gradients
+        held before the call are then added back, so repeated calls accumulate.
         """
         upstream = _number("grad", grad)
         order = self.topological_order()
-        before = [node.grad for node in order]
-        for node in order:
+        held = [(node, node.grad) for node in order if node.grad]
+        for node, _ in held:
             node.grad = 0.0
         self.grad = upstream
         for node in reversed(order):
-            if node._back is not None:
-                node._back(node.grad)
-        for node, old in zip(order, before):
+            up = node.grad
+            for parent, local in zip(node._parents, node._local):
+                parent.grad += up * local
+        for node, old in held:
             node.grad += old
 
     def zero_grad(self) -> None:

@@ -18,7 +18,9 @@ class Neuron:
         self.act = act
 
     def __call__(self, x: list) -> Value:
-        z = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        z = self.b
+        for wi, xi in zip(self.w, x):
+            z = z + wi * xi
         return z if self.act == "linear" else getattr(z, self.act)()
 
     def parameters(self) -> list[Value]:

@@ -136,3 +136,42 @@ def test_scalar_mlp_step_lowers_the_loss_and_restores_the_collector():
     for _ in range(20):
         last = mse_step(net, xs, ys, 0.1)
     assert last < first and gc.isenabled()
+
+
+def test_topological_order_places_a_shared_intermediate_before_every_user():
+    x = Value(2.0)
+    h = x * 1.0
+    r = h + h * 3.0
+    order = r.topological_order()
+    pos = {id(node): i for i, node in enumerate(order)}
+    assert len(order) == len({id(n) for n in order})
+    for node in order:
+        assert all(pos[id(p)] < pos[id(node)] for p in node._parents)
+    r.backward()
+    assert x.grad == 4.0
+
+
+def test_scalar_mlp_gradients_match_the_vectorised_formula():
+    from course.scalar_nn import MLP
+
+    rng = np.random.default_rng(1)
+    xs, ys = rng.normal(size=(5, 2)), rng.normal(size=5)
+    net = MLP([2, 3, 3, 1], seed=2)
+    preds = [net(x)[0] for x in xs.tolist()]
+    loss = sum(((p - y) ** 2 for p, y in zip(preds, ys.tolist())), Value(0.0)) / len(xs)
+    loss.backward()
+    Ws = [np.array([[n.w[i].data for n in layer.neurons] for i in range(len(layer.neurons[0].w))])
+          for layer in net.layers]
+    bs = [np.array([n.b.data for n in layer.neurons]) for layer in net.layers]
+    hs = [xs]
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        z = hs[-1] @ W + b
+        hs.append(z if k == len(Ws) - 1 else np.tanh(z))
+    assert math.isclose(loss.data, float(np.mean((hs[-1][:, 0] - ys) ** 2)), rel_tol=1e-12)
+    delta = 2 * (hs[-1] - ys[:, None]) / len(xs)
+    for k in reversed(range(len(Ws))):
+        layer = net.layers[k]
+        dW = np.array([[n.w[i].grad for n in layer.neurons] for i in range(Ws[k].shape[0])])
+        assert relative_error(dW, hs[k].T @ delta) <= PASS
+        assert relative_error(np.array([n.b.grad for n in layer.neurons]), delta.sum(0)) <= PASS
+        delta = (delta @ Ws[k].T) * (1 - hs[k] ** 2)
