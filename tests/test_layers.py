@@ -26,7 +26,7 @@ from course.layers import (
     Tanh,
 )
 
-EXAMPLES = settings(max_examples=200, deadline=None, derandomize=True)
+EXAMPLES = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 dims = st.integers(1, 6)
 # Values on a grid offset from zero: never exactly at ReLU's kink, distinct when unique=True.
 grid = st.integers(-300, 300).map(lambda k: k / 100 + 0.005)
@@ -83,7 +83,10 @@ def test_activations_agree_with_the_shared_math_cases_used_by_the_scalar_engine(
 @EXAMPLES
 @given(st.data(), dims, dims)
 def test_residual_block_backward_matches_central_differences(data, n, d):
-    block = Residual([Linear(d, d, rng=data.draw(st.integers(0, 2**32 - 1))), Tanh()])
+    # Weights of std 0.3 keep tanh off its flat tails, where gradients are ~1e-4 and central
+    # differences resolve them only to ~1e-7.
+    w_rng = data.draw(st.integers(0, 2**32 - 1))
+    block = Residual([Linear(d, d, init=("normal", 0.3), rng=w_rng), Tanh()])
     x = data.draw(matrix(n, d))
     r = upstream_for(block.forward(x))
     dx = block.backward(r)
