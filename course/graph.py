@@ -8,8 +8,8 @@ marked "x2", since both uses send their gradient along it.
 
 A node is a ``course.autodiff.Value`` or any object with ``data``, ``grad``, ``op``, ``label``
 and its parents in ``_parents`` or ``parents`` (the engine built in lesson 02). Matplotlib is
-imported only when a graph is drawn; the figure is made without pyplot, so drawing works on a
-headless machine (Agg) and the returned ``Figure`` is shown once when it ends a notebook cell.
+imported only when a graph is drawn. Without ``ax`` the figure comes from pyplot, so a notebook
+shows it (end the cell with ``plt.show()``) and a machine without a display draws it with Agg.
 """
 
 from __future__ import annotations
@@ -99,15 +99,14 @@ def draw_graph(root, title: str = "", ax=None, figsize=None, max_nodes: int = 20
 
     Inputs (leaves) are blue boxes, operations yellow; the x axis is the topological depth.
     """
-    from matplotlib.figure import Figure
-
     lay = layout(root, max_nodes=max_nodes)
     width = max(lay.depth) + 1
     height = max(Counter(lay.depth).values())
     if ax is None:
         figsize = figsize or (min(2.0 + 1.6 * width, 14.0), min(1.0 + 0.9 * height, 10.0))
-        fig = Figure(figsize=figsize, layout="constrained")
-        ax = fig.add_subplot()
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
     for (p, c), uses in lay.edges.items():
         start, end = (lay.depth[p], lay.row[p]), (lay.depth[c], lay.row[c])
         ax.annotate("", xy=end, xytext=start,

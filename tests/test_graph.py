@@ -1,12 +1,19 @@
 import math
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 
 from course.autodiff import Value
 from course.graph import GraphLayout, draw_graph, layout, node_text
 
 matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
 
 
 def _neuron():
