@@ -3,10 +3,11 @@
 A step is forward, SoftmaxCrossEntropy, backward and an SGD update, in float32, for three sizes:
 2-16-16-2 on batches of 64, 784-256-256-10 on 128 and 1024-1024-1024-1024-10 on 256, ReLU
 hidden layers. Both sides start from the same weights and see the same batch. Every figure is
-the median over repeated steps after warm-up steps. Printed per size: ms per step for each, the
-ratio torch / course, the course MLP's backward / forward time ratio; for the largest size also
-its FLOP rate as a share of the numpy float32 matmul peak measured here on the same matmul
-shapes (the step's matmuls alone, back to back).
+the median over repeated steps after warm-up steps, the runs taking turns in blocks. Printed
+per size: ms per step for each, the ratio torch / course, the course MLP's backward / forward
+time ratio; for the largest size also its FLOP rate as a share of the numpy float32 matmul peak
+measured here (plain products at the widest layer's shape), and the rate of the step's own
+matmuls run alone (same shapes and transposes).
 
 Run: python benchmarks/mlp_step.py
 """
@@ -35,7 +36,7 @@ def _median_ms(times: list[float]) -> float:
 def _repeats(sizes: list[int], batch: int) -> tuple[int, int]:
     """(warm-up, timed) steps: more for small networks, whose steps take microseconds."""
     macs = batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    return (50, 1000) if macs < 1e5 else (5, 40) if macs < 1e8 else (3, 21)
+    return (50, 1500) if macs < 1e5 else (5, 60) if macs < 1e8 else (2, 21)
 
 
 def _batch(sizes: list[int], batch: int):
@@ -119,16 +120,37 @@ def matmuls_only(sizes: list[int], batch: int):
     return step
 
 
-def interleaved(runs: dict, warm: int, reps: int) -> dict[str, dict[str, float]]:
-    """Run each step function in turn, reps times after warm rounds, so that whatever else the
-    machine is doing falls on all of them alike; median ms of every part of every run."""
+def peak_matmul(sizes: list[int], batch: int):
+    """The machine's matmul peak: plain C-contiguous float32 products h @ W at the widest
+    hidden layer's shape (batch, d) @ (d, d), as many as the step has flops."""
+    d = max(sizes[1:-1])
+    rng = np.random.default_rng(3)
+    h = rng.normal(size=(batch, d)).astype(np.float32)
+    w = rng.normal(size=(d, d)).astype(np.float32)
+    count = max(1, round(step_flops(sizes, batch) / (2 * batch * d * d)))
+
+    def step() -> dict[str, float]:
+        t0 = time.perf_counter()
+        for _ in range(count):
+            h @ w
+        return {"step": (time.perf_counter() - t0) / (count * 2 * batch * d * d)}
+
+    return step
+
+
+def interleaved(runs: dict, warm: int, reps: int, rounds: int = 3) -> dict[str, dict]:
+    """Median ms of every part of every run. The runs take turns in blocks (warm-up steps, then
+    reps // rounds timed steps), ``rounds`` times over, so that whatever else the machine does
+    falls on all of them alike, while no step follows another library's step directly (torch's
+    worker threads keep spinning for a while after a step and would slow the next one)."""
     times: dict[str, dict[str, list[float]]] = {name: {} for name in runs}
-    for i in range(warm + reps):
+    for _ in range(rounds):
         for name, step in runs.items():
-            parts = step()
-            if i >= warm:
-                for part, t in parts.items():
-                    times[name].setdefault(part, []).append(t)
+            for i in range(warm + reps // rounds):
+                parts = step()
+                if i >= warm:
+                    for part, t in parts.items():
+                        times[name].setdefault(part, []).append(t)
     return {name: {part: _median_ms(ts) for part, ts in parts.items()}
             for name, parts in times.items()}
 
@@ -145,6 +167,7 @@ def main() -> None:
         runs = {"course": course_step(sizes, batch), "torch": torch_step(sizes, batch)}
         if largest:
             runs["matmuls"] = matmuls_only(sizes, batch)
+            runs["peak"] = peak_matmul(sizes, batch)
         res = interleaved(runs, *_repeats(sizes, batch))
         ours, theirs = res["course"], res["torch"]["step"]
         name = "-".join(map(str, sizes))
@@ -153,11 +176,12 @@ def main() -> None:
         print(f"{'':<26}course parts: forward {ours['forward']:.3f}, loss {ours['loss']:.3f}, "
               f"backward {ours['backward']:.3f}, update {ours['update']:.3f} ms")
     flops = step_flops(sizes, batch)
-    rate, peak = (flops / (res[r]["step"] / 1000) / 1e9 for r in ("course", "matmuls"))
-    print(f"largest: {flops / 1e9:.2f} GFLOP per step, course MLP {rate:.1f} GFLOP/s, numpy "
-          f"float32 matmul peak {peak:.1f} GFLOP/s on the same shapes: "
-          f"{100 * rate / peak:.0f}% of peak")
-
+    rate, own = (flops / (res[r]["step"] / 1000) / 1e9 for r in ("course", "matmuls"))
+    peak = 1 / (res["peak"]["step"] / 1000) / 1e9
+    print(f"largest: {flops / 1e9:.2f} GFLOP per step; course MLP {rate:.1f} GFLOP/s = "
+          f"{100 * rate / peak:.0f}% of the numpy float32 matmul peak {peak:.1f} GFLOP/s "
+          f"(plain {batch}x{max(sizes[1:-1])} @ {max(sizes[1:-1])}x{max(sizes[1:-1])}); "
+          f"the step's own matmuls alone run at {own:.1f} GFLOP/s")
 
 if __name__ == "__main__":
     main()
