@@ -3,6 +3,8 @@ L = mean over the batch of sum_j (yhat - y)^2 / 2."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -51,3 +53,71 @@ class TwoLayerNet:
         self.grads["W1"] = x.T @ d1
         self.grads["b1"] = d1.sum(axis=0)
         return d1 @ self.params["W1"].T
+
+
+# ---------------------------------------------------------------- the worked example
+
+WORKED_FORWARD = ("z1", "h", "yhat", "L")
+WORKED_BACKWARD = ("dL_dyhat", "dL_dw2", "dL_db2", "dL_dh", "dL_dz1", "dL_dw1", "dL_db1")
+
+
+@dataclass(frozen=True)
+class WorkedExample:
+    """Every number of one forward and backward pass through the smallest two-layer ReLU net:
+    a scalar input x, one hidden ReLU unit, a linear output and the squared error
+
+        z1 = w1 x + b1,  h = relu(z1),  yhat = w2 h + b2,  L = (yhat - y)^2 / 2.
+
+    Backward, each line is upstream x local:
+        dL/dyhat = yhat - y;  dL/dw2 = dL/dyhat h;  dL/db2 = dL/dyhat;  dL/dh = dL/dyhat w2;
+        dL/dz1 = dL/dh [z1 > 0];  dL/dw1 = dL/dz1 x;  dL/db1 = dL/dz1.
+    When z1 <= 0 the unit is dead for this example: w1 and b1 get zero gradient.
+    """
+
+    x: float
+    y: float
+    w1: float
+    b1: float
+    w2: float
+    b2: float
+    z1: float
+    h: float
+    yhat: float
+    L: float
+    dL_dyhat: float
+    dL_dw2: float
+    dL_db2: float
+    dL_dh: float
+    dL_dz1: float
+    dL_dw1: float
+    dL_db1: float
+
+    def grads(self) -> dict[str, float]:
+        return {"w1": self.dL_dw1, "b1": self.dL_db1, "w2": self.dL_dw2, "b2": self.dL_db2}
+
+    def table(self) -> str:
+        """The forward values, then the backward ones, one per line."""
+        rows = ["forward"] + [f"  {k:<9}= {getattr(self, k):+.4f}" for k in WORKED_FORWARD]
+        rows += ["backward"] + [f"  {k:<9}= {getattr(self, k):+.4f}" for k in WORKED_BACKWARD]
+        return "\n".join(rows)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def worked_example(x: float, y: float, w1: float, b1: float, w2: float,
+                   b2: float) -> WorkedExample:
+    """Run the worked example (see WorkedExample) on plain numbers; returns every intermediate."""
+    args = {"x": x, "y": y, "w1": w1, "b1": b1, "w2": w2, "b2": b2}
+    for name, v in args.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+            raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    x, y, w1, b1, w2, b2 = (float(v) for v in args.values())
+    z1 = w1 * x + b1
+    h = max(z1, 0.0)
+    yhat = w2 * h + b2
+    dyhat = yhat - y
+    dh = dyhat * w2
+    dz1 = dh * (1.0 if z1 > 0 else 0.0)
+    return WorkedExample(x, y, w1, b1, w2, b2, z1, h, yhat, 0.5 * dyhat**2, dyhat, dyhat * h,
+                         dyhat, dh, dz1, dz1 * x, dz1)

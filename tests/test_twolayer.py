@@ -37,3 +37,59 @@ def test_mismatched_shapes_name_argument_expected_and_given():
         net.forward(np.zeros((5, 2)), np.zeros((5, 2)))
     with pytest.raises(ValueError, match=r"y must have shape \(5, 2\), got \(4, 2\)"):
         net.forward(np.zeros((5, 3)), np.zeros((4, 2)))
+
+
+# ---------------------------------------------------------------- the worked example
+
+WORKED = {"x": 1.5, "y": 2.0, "w1": 0.8, "b1": 0.1, "w2": -1.2, "b2": 0.5}
+
+
+def _loss_of(params: dict) -> float:
+    from course.twolayer import worked_example
+
+    return worked_example(**params).L
+
+
+def test_worked_example_gradients_match_central_differences():
+    from course.twolayer import worked_example
+
+    ex = worked_example(**WORKED)
+    for name in ("w1", "b1", "w2", "b2"):
+        p = np.array([WORKED[name]])
+
+        def loss(p=p, name=name):
+            return _loss_of({**WORKED, name: float(p[0])})
+
+        assert relative_error(ex.grads()[name], numerical_gradient(loss, p)[0]) <= PASS, name
+
+
+def test_worked_example_matches_torch():
+    torch = pytest.importorskip("torch")
+    from course.twolayer import worked_example
+
+    t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in WORKED.items()}
+    yhat = t["w2"] * torch.relu(t["w1"] * t["x"] + t["b1"]) + t["b2"]
+    loss = 0.5 * (yhat - t["y"]) ** 2
+    loss.backward()
+    ex = worked_example(**WORKED)
+    assert abs(ex.L - loss.item()) < 1e-15
+    for k, g in ex.grads().items():
+        assert relative_error(g, t[k].grad.item()) <= 1e-15, k
+
+
+def test_a_dead_hidden_unit_gives_w1_and_b1_exactly_zero_gradient():
+    from course.twolayer import worked_example
+
+    ex = worked_example(**{**WORKED, "b1": -5.0})
+    assert ex.z1 < 0 and ex.h == 0.0
+    assert ex.dL_dw1 == 0.0 and ex.dL_db1 == 0.0 and ex.dL_dw2 == 0.0
+    assert ex.dL_db2 != 0.0
+
+
+def test_worked_example_table_lists_every_intermediate_and_bad_input_is_named():
+    from course.twolayer import WORKED_BACKWARD, WORKED_FORWARD, worked_example
+
+    text = str(worked_example(**WORKED))
+    assert all(k in text for k in WORKED_FORWARD + WORKED_BACKWARD)
+    with pytest.raises(TypeError, match="w2 must be a real number, got str"):
+        worked_example(**{**WORKED, "w2": "1"})
