@@ -102,3 +102,18 @@ def test_too_large_a_graph_is_refused_naming_max_nodes():
         y = y + 1.0
     with pytest.raises(ValueError, match="max_nodes=20"):
         layout(y, max_nodes=20)
+
+
+class _LessonNode:
+    """A node of lesson 02's engine: parents in ``parents``, no ``_parents``."""
+
+    def __init__(self, data, parents=(), op="", label=""):
+        self.data, self.grad, self.parents, self.op, self.label = data, 0.0, parents, op, label
+
+
+def test_draws_a_node_that_keeps_its_parents_in_parents():
+    x = _LessonNode(2.0, label="x")
+    y = _LessonNode(4.0, (x, x), "*", "y")
+    lay = layout(y)
+    assert lay.nodes == [x, y] and lay.edges == {(0, 1): 2} and lay.depth == [0, 1]
+    assert len(_boxes(draw_graph(y))) == 2
