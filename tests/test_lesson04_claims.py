@@ -1,0 +1,71 @@
+"""The numbers lesson 04 states, computed with the library."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course.data import spiral
+from course.gradcheck import check_gradients, relative_error
+from course.losses import SoftmaxCrossEntropy
+from course.mlp import MLP
+from course.optim import SGD, Adam
+from course.train import accuracy, fit
+
+
+def test_naive_softmax_overflows_at_logit_1000_and_the_stable_loss_is_exactly_1000():
+    logits = np.array([[1000.0, 0.0, -1000.0]])
+    with np.errstate(all="ignore"):
+        naive = -np.log(np.exp(logits[0, 1]) / np.exp(logits).sum())
+    assert not np.isfinite(naive)
+    assert float(SoftmaxCrossEntropy().forward(logits, np.array([1]))) == 1000.0
+
+
+def test_the_batch_gradient_is_the_average_of_per_example_gradients():
+    net, loss_fn = MLP([2, 16, 16, 3], seed=0), SoftmaxCrossEntropy()
+    x, y = spiral(8, seed=1)
+    per = []
+    for i in range(8):
+        loss_fn.forward(net.forward(x[i:i + 1]), y[i:i + 1])
+        net.backward(loss_fn.backward())
+        per.append({k: g.copy() for k, g in net.gradients().items()})
+    loss_fn.forward(net.forward(x), y)
+    net.backward(loss_fn.backward())
+    for k, g in net.gradients().items():
+        assert relative_error(g, np.mean([p[k] for p in per], axis=0)) < 1e-12
+
+
+def test_every_layer_passes_the_check_and_a_doubled_gradient_is_named():
+    x, y = spiral(30, seed=0)
+    net, loss_fn = MLP([2, 8, 8, 8, 3], activation="tanh", norm="layernorm"), SoftmaxCrossEntropy()
+
+    def loss():
+        return float(loss_fn.forward(net.forward(x), y))
+
+    loss()
+    net.backward(loss_fn.backward())
+    assert check_gradients(loss, net.parameters(), net.gradients()).ok
+    grads = {**net.gradients(), "3.W": 2 * net.gradients()["3.W"]}
+    report = check_gradients(loss, net.parameters(), grads)
+    assert [c.name for c in report.checks if c.status != "pass"] == ["3.W"]
+
+
+def test_adam_fits_the_spiral_and_the_same_gradients_give_sgd_and_adam_different_steps():
+    x, y = spiral(300, seed=0)
+    net = MLP([2, 32, 32, 3], seed=0)
+    fit(net, SoftmaxCrossEntropy(), Adam(net.parameters(), 0.02), x, y, steps=600,
+        batch_size=64, progress=False)
+    assert accuracy(net, x, y) > 0.95
+    loss_fn = SoftmaxCrossEntropy()
+    loss_fn.forward(net.forward(x), y)
+    dx = net.backward(loss_fn.backward())
+    sensitivity = np.linalg.norm(dx, axis=1)
+    assert sensitivity.max() / np.median(sensitivity) > 100
+    grads = {k: g.copy() for k, g in net.gradients().items()}
+    steps = []
+    for make in (lambda p: SGD(p, 0.1), lambda p: Adam(p, 0.1)):
+        fresh = MLP([2, 32, 32, 3], seed=0)
+        before = {k: p.copy() for k, p in fresh.parameters().items()}
+        make(fresh.parameters()).step(grads)
+        steps.append(np.concatenate([(fresh.parameters()[k] - before[k]).ravel()
+                                     for k in before]))
+    assert relative_error(steps[0], steps[1]) > 0.1
