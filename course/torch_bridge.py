@@ -234,11 +234,13 @@ class HandWritten(nn.Module):
 
 def step_seconds(sizes, batch: int, xp: str = "numpy", device=None, dtype: str = "float32",
                  repeats: int = 5, seed: int = 0) -> float:
-    """Median seconds of one training step (forward, loss, backward, SGD update) of the course
+    """Seconds of one training step (forward, loss, backward, SGD update) of the course
     MLP(sizes) on a random batch (batch, sizes[0]) with softmax cross-entropy.
 
     xp: 'numpy' or 'torch' (on ``device``); the same course code runs in both. Two warm-up steps
-    come first; on a GPU the clock is read after torch.cuda.synchronize.
+    come first, then the fastest of ``repeats`` timed steps is returned (as timeit does: on a
+    shared machine a step is only ever slowed down by others, never sped up); on a GPU the
+    clock is read after torch.cuda.synchronize.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats!r}")
@@ -266,4 +268,4 @@ def step_seconds(sizes, batch: int, xp: str = "numpy", device=None, dtype: str =
             torch.cuda.synchronize()
         if k >= 2:
             times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return min(times)
