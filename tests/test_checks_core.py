@@ -130,3 +130,11 @@ def test_ids_must_name_a_lesson_and_an_exercise():
         core.get_exercise("00.99")
     with pytest.raises(ValueError, match="needs cases"):
         Exercise(id="99.9", title="t", points=1, reference=_grad_w)
+
+
+def test_a_wrong_tuple_answer_shows_only_the_element_that_differs():
+    pair = Exercise(id="99.9", title="two results", points=1,
+                    reference=lambda x: (x.sum(), x * 2.0), cases=[(np.arange(3.0),)])
+    text = str(evaluate(pair, lambda x: (x.sum(), x * 3.0)))
+    assert "element 2 of the 2 returned differs" in text
+    assert "got:      array([0. 3. 6.]" in text

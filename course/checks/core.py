@@ -404,13 +404,22 @@ def _wrong(exercise, answer, cases, outputs, k, expected, hidden) -> CheckResult
     diagnosis = _diagnose(exercise, cases[: len(outputs)], outputs)
     status = WRONG if diagnosis else _status_of_mismatch(exercise, outputs[k], expected)
     detail = [
-        f"smallest failing input (case {k + 1} of {len(cases)}): {_format_args(answer, cases[k])}",
-        f"expected: {_short(expected)}",
-        f"got:      {_short(outputs[k])}",
-    ]
+        f"smallest failing input (case {k + 1} of {len(cases)}): {_format_args(answer, cases[k])}"]
+    detail += _difference(exercise, outputs[k], expected)
     if not diagnosis and status == WRONG:
         diagnosis = NO_MATCH
     return CheckResult(exercise, status, detail, diagnosis, hidden=hidden)
+
+
+def _difference(exercise, got, expected) -> list[str]:
+    """Expected and got; for a tuple of results, only the first element that differs."""
+    if (isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected)
+            and len(expected) > 1):
+        for i, (g, e) in enumerate(zip(got, expected)):
+            if _array_mismatch(g, e, exercise.rtol, exercise.atol):
+                return [f"element {i + 1} of the {len(expected)} returned differs",
+                        f"expected: {_short(e)}", f"got:      {_short(g)}"]
+    return [f"expected: {_short(expected)}", f"got:      {_short(got)}"]
 
 
 def _rest_outputs(answer, cases: list[tuple]) -> list:
