@@ -122,3 +122,16 @@ def test_float_labels_wrong_label_count_and_mismatched_targets_are_refused():
 def test_backward_before_forward_is_a_clear_error():
     with pytest.raises(RuntimeError, match="backward called before forward"):
         MSE().backward()
+
+
+def test_every_loss_runs_on_torch_tensors_and_matches_numpy():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    cases = [(MSE(), rng.normal(size=(4, 2)), rng.normal(size=(4, 2))),
+             (SoftmaxCrossEntropy(), rng.normal(size=(4, 3)), rng.integers(0, 3, 4)),
+             (BinaryCrossEntropy(), rng.normal(size=4), rng.integers(0, 2, 4).astype(float))]
+    for loss_fn, pred, target in cases:
+        expected = float(loss_fn.forward(pred, target)), loss_fn.backward()
+        got = float(loss_fn.forward(torch.tensor(pred), torch.tensor(target)))
+        assert abs(got - expected[0]) < 1e-12
+        assert relative_error(loss_fn.backward().numpy(), expected[1]) < 1e-12
