@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,9 +35,11 @@ def command(folder: str, port: int | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}"]
     first = root / FIRST
     if first.exists():
-        cmd.append(FIRST)
+        cmd.append(str(first))  # an absolute path: JupyterLab reads a relative one from the cwd
     if port:
         cmd.append(f"--port={port}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers often run as root; JupyterLab refuses otherwise
     return cmd
 
 
