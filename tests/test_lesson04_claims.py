@@ -73,16 +73,20 @@ def test_the_most_sensitive_input_has_over_1000_times_the_median_input_gradient(
 
 
 def test_one_gradient_fed_to_sgd_and_adam_gives_update_norms_0_057_and_0_995():
+    """And Adam's first step moves each of the 99 parameters by lr = 0.1 to 4 digits."""
     x, y = spiral(300, seed=0)
     net, loss_fn = MLP([2, 16, 3], seed=0), SoftmaxCrossEntropy()
     loss_fn.forward(net.forward(x), y)
     net.backward(loss_fn.backward())
     grads = {k: g.copy() for k, g in net.gradients().items()}
-    norms = []
+    norms, moves = [], []
     for make in (lambda p: SGD(p, 0.1), lambda p: Adam(p, 0.1)):
         fresh = MLP([2, 16, 3], seed=0)
         before = {k: p.copy() for k, p in fresh.parameters().items()}
         make(fresh.parameters()).step(grads)
-        norms.append(np.linalg.norm(np.concatenate(
-            [(fresh.parameters()[k] - before[k]).ravel() for k in before])))
+        moves.append(np.concatenate([(fresh.parameters()[k] - before[k]).ravel() for k in before]))
+        norms.append(np.linalg.norm(moves[-1]))
     assert [round(float(n), 3) for n in norms] == [0.057, 0.995]
+    adam_moves = np.abs(moves[1])
+    assert adam_moves.size == 99
+    assert round(adam_moves.min(), 4) == 0.0999 and round(adam_moves.max(), 4) == 0.1

@@ -53,7 +53,16 @@ def _ce_cases():
     rng = np.random.default_rng(6)
     return [(np.array([[2.0, 1.0, 0.0]]), np.array([0])),
             (np.array([[1.0, 3.0], [0.5, -0.5], [2.0, 2.0]]), np.array([1, 0, 1])),
-            (rng.normal(size=(5, 4)), rng.integers(0, 4, 5))]
+            (rng.normal(size=(5, 4)), rng.integers(0, 4, 5)),
+            (np.array([[709.5, 709.0], [0.0, 1.0]]), np.array([0, 1]))]
+
+
+def _unshifted_ce_delta(logits, labels):
+    """Softmax straight from the formula: e^709.5 + e^709 overflows to inf, so p = 0."""
+    with np.errstate(over="ignore"):
+        e = np.exp(logits)
+        p = e / e.sum(axis=1, keepdims=True)
+    return (p - np.eye(logits.shape[1])[labels]) / len(logits)
 
 
 EXERCISES = [
@@ -102,6 +111,9 @@ EXERCISES = [
                 lambda z, y: (_softmax(z, axis=0) - np.eye(z.shape[1])[y]) / len(z),
             "subtracted the one-hot labels from the logits, not the probabilities":
                 lambda z, y: (z - np.eye(z.shape[1])[y]) / len(z),
+            "exponentiated the logits without subtracting each row's max first: the sum "
+            "overflows to inf for large logits":
+                _unshifted_ce_delta,
         },
     ),
 ]
