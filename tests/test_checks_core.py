@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -136,5 +138,14 @@ def test_a_wrong_tuple_answer_shows_only_the_element_that_differs():
     pair = Exercise(id="99.9", title="two results", points=1,
                     reference=lambda x: (x.sum(), x * 2.0), cases=[(np.arange(3.0),)])
     text = str(evaluate(pair, lambda x: (x.sum(), x * 3.0)))
-    assert "element 2 of the 2 returned differs" in text
+    assert "value [1] of the 2 returned differs" in text
     assert "got:      array([0. 3. 6.]" in text
+
+
+def test_math_functions_on_an_array_get_a_hint_to_use_numpy():
+    square = Exercise(id="99.9", title="square", points=1, reference=lambda x: x**2,
+                      cases=[(np.arange(3.0),)])
+    text = str(evaluate(square, lambda x: math.pow(x, 2)))
+    assert "your code raised an exception" in text and "use numpy's functions" in text
+    assert "\n  hint: " in text
+    assert "\n  hint: " not in str(evaluate(square, lambda x: x + "s"))

@@ -389,12 +389,18 @@ def _evaluate_function(exercise: Exercise, answer, hidden: bool) -> CheckResult:
     return CheckResult(exercise, PASSED, [f"all {len(cases)} test cases agree"], hidden=hidden)
 
 
+_ARRAY_TO_SCALAR = ("converted to Python scalars", "must be real number, not numpy.ndarray")
+
+
 def _raised(exercise: Exercise, answer, args: tuple, exc: Exception, hidden: bool) -> CheckResult:
     detail = [f"{type(exc).__name__}: {exc}"]
     where = _learner_line(exc)
     if where:
         detail.append(f"at {where}")
     detail.append(f"input: {_format_args(answer, args)}")
+    if isinstance(exc, TypeError) and any(s in str(exc) for s in _ARRAY_TO_SCALAR):
+        detail.append("hint: an input is a numpy array; use numpy's functions (np.cos, np.exp, "
+                      "x**2), not the math module's, which take one number")
     return CheckResult(exercise, RAISED, detail, hidden=hidden)
 
 
@@ -417,7 +423,7 @@ def _difference(exercise, got, expected) -> list[str]:
             and len(expected) > 1):
         for i, (g, e) in enumerate(zip(got, expected)):
             if _array_mismatch(g, e, exercise.rtol, exercise.atol):
-                return [f"element {i + 1} of the {len(expected)} returned differs",
+                return [f"value [{i}] of the {len(expected)} returned differs",
                         f"expected: {_short(e)}", f"got:      {_short(g)}"]
     return [f"expected: {_short(expected)}", f"got:      {_short(got)}"]
 

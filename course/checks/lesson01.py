@@ -108,6 +108,8 @@ EXERCISES = [
                 _forgot_x,
             "multiplied by w instead of x: dz/dw = x": _multiplied_by_w,
             "wrong sign on both gradients": _wrong_sign,
+            "returned (dL/db, dL/dw): the order asked for is (dL/dw, dL/db)":
+                lambda x, y, w, b: _neuron_grads(x, y, w, b)[::-1],
         },
     ),
     Exercise(
