@@ -14,7 +14,7 @@ import numpy as np
 from course.checks.core import Exercise
 
 FACTOR_2 = ("factor 2: you differentiated (yhat - y)^2, the loss of lessons 01-02; this lesson's "
-            "loss is (yhat - y)^2 / 2, whose 1/2 cancels the 2, so dL/dyhat = yhat - y")
+            "loss is (yhat - y)^2 / 2, and its 1/2 cancels the 2 that the square brings down")
 
 
 def _worked_backward(x, y, w1, b1, w2, b2):
