@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import release
-from course.cli import main
+from course.tools import release
+from course.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

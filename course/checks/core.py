@@ -33,15 +33,18 @@ Using one in a notebook (the cell after the exercise)::
     from course.checks import check
     sigmoid_prime = check("01.1", sigmoid_prime)
 
-``check`` never raises into the notebook. It shows one verdict: passed; not done yet (the stub
-raised NotImplementedError, or a value answer is still ``...``); raised (type, message and the
-line of the learner's code); returned None / the wrong shape / the wrong dtype; or wrong, naming
-the planted mistake the answer matches and the smallest failing input. It returns the learner's
-answer when it passed and the reference otherwise, so later cells always run.
+The visible ``check`` never raises into the notebook. It shows one verdict: passed; not done yet
+(the stub raised NotImplementedError, or a value answer is still ``...``); raised (type, message
+and the line of the learner's code); returned None / the wrong shape / the wrong dtype; or wrong,
+naming the planted mistake the answer matches and the smallest failing input. It returns the
+learner's answer when it passed and the reference otherwise, so later cells always run.
+
+A hidden test (``check(id, hidden=True)``) raises AssertionError when it does not pass.
 
 A verdict displays as coloured HTML in a notebook and plain text in a terminal, and carries a
-machine-readable record ``{"id", "status", "points", "earned", "hidden"}`` under the MIME type
-``RECORD_MIME`` in the display data, which ``course grade`` reads from an executed notebook.
+machine-readable record ``{"id", "status", "points", "earned", "hidden"}`` (and the grader's
+``"nonce"``) under the MIME type ``RECORD_MIME`` in the display data, which ``course grade``
+reads from an executed notebook.
 Planted mistakes must return values (not raise) and must differ from the reference and from
 each other on at least one case; ``tests/test_exercises.py`` proves every mistake is diagnosed
 as itself.
@@ -267,6 +270,7 @@ class CheckResult:
     detail: list[str] = field(default_factory=list)
     diagnosis: str | None = None
     hidden: bool = False
+    nonce: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -283,6 +287,8 @@ class CheckResult:
                "earned": self.earned, "hidden": self.hidden}
         if self.diagnosis:
             rec["diagnosis"] = self.diagnosis
+        if self.nonce:
+            rec["nonce"] = self.nonce
         return rec
 
     def headline(self) -> str:
@@ -471,13 +477,16 @@ def _show(result: CheckResult) -> None:
 _SUBMITTED: dict[str, Any] = {}
 
 
-def check(exercise_id: str, answer=Ellipsis, *, hidden: bool = False):
+def check(exercise_id: str, answer=Ellipsis, *, hidden: bool = False, nonce: str | None = None):
     """Check ``answer`` for exercise ``exercise_id``, show the verdict, return what to use next.
 
-    Returns ``answer`` when it passed, else the exercise's reference. ``hidden=True`` marks a
-    teacher's hidden test: it uses the exercise's hidden cases when it defines some and, with no
-    ``answer``, the answer last given to the visible check (the learner's own, even after the
-    name was rebound to the reference).
+    Returns ``answer`` when it passed, else the exercise's reference: the visible check never
+    raises. ``hidden=True`` marks a teacher's hidden test: it uses the exercise's hidden cases
+    (the visible ones again when it defines none) and, with no ``answer``, the answer last given
+    to the visible check (the learner's own, even after the name was rebound to the reference).
+    A hidden test that does not pass raises AssertionError with the diagnosis after showing it,
+    so a grader that scores a cell by whether it raises (nbgrader) gives it no points.
+    ``nonce`` is copied into the record: ``course grade`` counts only records carrying its own.
     """
     exercise = get_exercise(exercise_id)
     if hidden and answer is Ellipsis:
@@ -485,5 +494,8 @@ def check(exercise_id: str, answer=Ellipsis, *, hidden: bool = False):
     elif not hidden:
         _SUBMITTED[exercise_id] = answer
     result = evaluate(exercise, answer, hidden=hidden)
+    result.nonce = nonce
     _show(result)
+    if hidden and not result.passed:
+        raise AssertionError("\n".join([result.headline()] + result.lines()[:-1]))
     return answer if result.passed else exercise.reference
