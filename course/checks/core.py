@@ -52,6 +52,7 @@ as itself.
 
 from __future__ import annotations
 
+import ast
 import copy
 import html
 import importlib
@@ -59,6 +60,7 @@ import inspect
 import os
 import pkgutil
 import re
+import sysconfig
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,6 +88,7 @@ class Exercise:
     diagnosis to a planted mistake: a function with the reference's signature, or a value.
     ``compare(got, expected) -> bool`` replaces the default comparison (same structure, shape
     and dtype kind, values within ``rtol``/``atol``). ``hidden_cases`` are used by hidden tests.
+    ``torch=True`` (an exercise about torch) rejects answers holding NumPy arrays.
     """
 
     id: str
@@ -98,6 +101,7 @@ class Exercise:
     hidden_cases: Any = None
     rtol: float = 1e-6
     atol: float = 1e-9
+    torch: bool = False
 
     def __post_init__(self):
         if not ID_PATTERN.match(self.id):
@@ -230,12 +234,23 @@ def _short(x, limit: int = 160) -> str:
     elif isinstance(x, (tuple, list)):
         inner = ", ".join(_short(v, limit) for v in x)
         text = f"({inner})" if isinstance(x, tuple) else f"[{inner}]"
+    elif isinstance(x, Mapping):
+        text = "{" + ", ".join(f"{k} -> {_brief(v)}" for k, v in x.items()) + "}"
+        limit = max(limit, len(text))
     elif isinstance(x, float):
         text = f"{x:.6g}"
     else:
         text = repr(x)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _brief(x) -> str:
+    """An array as its shape (and dtype), anything else as a short value: for dict entries."""
+    x = _to_numpy(x)
+    if isinstance(x, np.ndarray) and x.ndim:
+        return f"array of shape {x.shape} ({x.dtype})"
+    return _short(x, 40)
 
 
 def _format_args(func, args: tuple) -> str:
@@ -247,15 +262,105 @@ def _format_args(func, args: tuple) -> str:
     return ", ".join(f"{n}={_short(a)}" for n, a in zip(names, args))
 
 
+_LIBRARY_ROOTS = tuple(sorted({
+    os.path.abspath(p) + os.sep
+    for p in [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+    + [sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    if p}))
+
+
+def _learner_frames(exc: BaseException) -> list:
+    """The traceback's frames in the learner's code: not ``course``, numpy or any installed
+    package, nor the standard library (innermost last)."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if not filename.startswith(_LIBRARY_ROOTS) and "site-packages" not in filename:
+            frames.append(tb)
+        tb = tb.tb_next
+    return frames
+
+
 def _learner_line(exc: BaseException) -> str:
-    """'line N: <source>' of the innermost frame outside ``course`` (the learner's code)."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not os.path.abspath(f.filename).startswith(package + os.sep)]
+    """'line N: <source>' of the innermost frame in the learner's code (never numpy's)."""
+    frames = _learner_frames(exc)
     if not frames:
         return ""
-    frame = frames[-1]
-    return f"line {frame.lineno}: {frame.line}" if frame.line else f"line {frame.lineno}"
+    summary = traceback.extract_tb(frames[-1], limit=1)[0]
+    return f"line {summary.lineno}: {summary.line}" if summary.line else f"line {summary.lineno}"
+
+
+def _shape_of(x):
+    shape = getattr(x, "shape", None)
+    return tuple(shape) if shape is not None else None
+
+
+def _operand(node, frame):
+    """The value of a simple operand expression (names, attributes such as ``.T``, constant
+    subscripts) in ``frame``; None for anything that could have side effects."""
+    for sub in ast.walk(node):
+        if not isinstance(sub, (ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.Load,
+                                ast.Tuple, ast.Slice, ast.UnaryOp, ast.USub)):
+            return None
+    try:
+        code = compile(ast.Expression(node), "<operand>", "eval")
+        return eval(code, dict(frame.f_globals), dict(frame.f_locals))  # noqa: S307
+    except Exception:
+        return None
+
+
+def _matmul_hint(exc: BaseException) -> list[str]:
+    """For a failed ``a @ b`` in the learner's line: both shapes and which transpose fits."""
+    frames = _learner_frames(exc)
+    if not frames:
+        return []
+    tb = frames[-1]
+    line = traceback.extract_tb(tb, limit=1)[0].line or ""
+    try:
+        tree = ast.parse(line.strip().removeprefix("return ").strip() or "0")
+    except SyntaxError:
+        return []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)):
+            continue
+        a, b = _operand(node.left, tb.tb_frame), _operand(node.right, tb.tb_frame)
+        sa, sb = _shape_of(a), _shape_of(b)
+        if not sa or not sb or len(sa) < 1 or len(sb) < 1:
+            continue
+        inner_b = sb[-2] if len(sb) >= 2 else sb[0]
+        if sa[-1] == inner_b:
+            continue
+        left, right = ast.unparse(node.left), ast.unparse(node.right)
+        hint = [f"hint: in {left} @ {right}, {left} has shape {sa} and {right} has shape {sb}: "
+                f"the last size of the left ({sa[-1]}) must equal the first of the right "
+                f"({inner_b})"]
+        if len(sb) == 2 and sa[-1] == sb[-1]:
+            hint.append(f"{right}.T has shape {sb[::-1]}, which fits: a transpose is probably "
+                        "missing")
+        elif len(sa) == 2 and sa[0] == inner_b:
+            hint.append(f"{left}.T has shape {sa[::-1]}, which fits: a transpose is probably "
+                        "missing")
+        return hint
+    return []
+
+
+def _shape_hint(got, expected) -> list[str]:
+    """A hint for a result whose shape has an extra leading axis: an un-summed gradient."""
+    g, e = _shape_of(_to_numpy(got)), _shape_of(_to_numpy(expected))
+    if g is None or e is None or g == e:
+        return []
+    if len(g) == len(e) + 1 and g[1:] == e:
+        return [f"hint: your result has shape {g}, one more axis (of size {g[0]}, the batch) "
+                f"than the expected {e}: a bias gradient sums delta over the batch "
+                "(delta.sum(axis=0)); yours was not summed"]
+    if len(g) == len(e) == 2 and g == e[::-1]:
+        return [f"hint: your result has shape {g}, the expected one {e} turned around: a "
+                "transpose is probably missing or misplaced"]
+    return []
+
+
+_MATMUL_MESSAGES = ("matmul", "cannot be multiplied", "shapes", "not aligned")
 
 
 # ---------------------------------------------------------------- the verdict
@@ -342,19 +447,45 @@ def evaluate(exercise: Exercise, answer, *, hidden: bool = False) -> CheckResult
                            hidden=hidden)
 
 
+def _plain(x):
+    """NumPy scalars (np.float32(0.5), np.int64(3), ...) as the Python numbers they hold."""
+    return x.item() if isinstance(x, np.generic) and x.dtype.kind in "biuf" else x
+
+
 def _matches(exercise: Exercise, got, expected) -> bool:
     if exercise.compare is not None:
         try:
-            return bool(exercise.compare(got, expected))
+            return bool(exercise.compare(_plain(got), expected))
         except Exception:
             return False
     return _mismatch(got, expected, exercise.rtol, exercise.atol) is None
+
+
+def _holds_numpy(x) -> bool:
+    if isinstance(x, np.ndarray):
+        return True
+    if isinstance(x, (tuple, list)):
+        return any(_holds_numpy(v) for v in x)
+    if isinstance(x, Mapping):
+        return any(_holds_numpy(v) for v in x.values())
+    return False
+
+
+def _numpy_for_torch(exercise: Exercise, got, hidden: bool) -> CheckResult | None:
+    if not (exercise.torch and _holds_numpy(got)):
+        return None
+    return CheckResult(exercise, WRONG_DTYPE, [f"got: {_short(got)}"],
+                       "returned a NumPy array where this torch exercise expects a torch tensor "
+                       "(compute with torch operations, or torch.from_numpy(...))", hidden=hidden)
 
 
 def _evaluate_value(exercise: Exercise, answer, hidden: bool) -> CheckResult:
     if answer is Ellipsis or answer is NotImplemented:
         return CheckResult(exercise, NOT_DONE, ["Replace the `...` with your answer."],
                            hidden=hidden)
+    rejected = _numpy_for_torch(exercise, answer, hidden)
+    if rejected is not None:
+        return rejected
     if _matches(exercise, answer, exercise.reference):
         return CheckResult(exercise, PASSED, hidden=hidden)
     status = _status_of_mismatch(exercise, answer, exercise.reference)
@@ -388,6 +519,9 @@ def _evaluate_function(exercise: Exercise, answer, hidden: bool) -> CheckResult:
                                ["Write your code where it says YOUR CODE HERE."], hidden=hidden)
         except Exception as exc:
             return _raised(exercise, answer, args, exc, hidden)
+        rejected = _numpy_for_torch(exercise, got, hidden)
+        if rejected is not None:
+            return rejected
         outputs.append(got)
         expected = _call(exercise.reference, args)
         if not _matches(exercise, got, expected):
@@ -404,6 +538,8 @@ def _raised(exercise: Exercise, answer, args: tuple, exc: Exception, hidden: boo
     if where:
         detail.append(f"at {where}")
     detail.append(f"input: {_format_args(answer, args)}")
+    if isinstance(exc, (ValueError, RuntimeError)) and any(m in str(exc) for m in _MATMUL_MESSAGES):
+        detail += _matmul_hint(exc)
     if isinstance(exc, TypeError) and any(s in str(exc) for s in _ARRAY_TO_SCALAR):
         detail.append("hint: an input is a numpy array; use numpy's functions (np.cos, np.exp, "
                       "x**2), not the math module's, which take one number")
@@ -430,8 +566,9 @@ def _difference(exercise, got, expected) -> list[str]:
         for i, (g, e) in enumerate(zip(got, expected)):
             if _array_mismatch(g, e, exercise.rtol, exercise.atol):
                 return [f"value [{i}] of the {len(expected)} returned differs",
-                        f"expected: {_short(e)}", f"got:      {_short(g)}"]
-    return [f"expected: {_short(expected)}", f"got:      {_short(got)}"]
+                        f"expected: {_short(e)}", f"got:      {_short(g)}"] + _shape_hint(g, e)
+    return [f"expected: {_short(expected)}", f"got:      {_short(got)}"] + _shape_hint(
+        got, expected)
 
 
 def _rest_outputs(answer, cases: list[tuple]) -> list:
