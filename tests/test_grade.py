@@ -226,3 +226,15 @@ def test_the_grader_check_calls_the_course_check_with_the_nonce():
         "import course.checks.core as _course_checks",
         'p_prime = _course_checks.check("00.1", p_prime)',
         "_course_checks.check('00.1', hidden=True, nonce='abc123')"]
+
+
+def test_a_submission_changed_while_graded_is_reported(tmp_path, monkeypatch):
+    path = _edited(LESSON, tmp_path / "00_welcome.ipynb")
+
+    def run_and_touch(nb, name, timeout_cell, timeout_total):
+        path.write_text(path.read_text() + " ")
+        return []
+
+    monkeypatch.setattr(grade, "run_isolated", run_and_touch)
+    g = grade.grade_notebook(path, SOLUTIONS, timeout_cell=60, timeout_total=60)
+    assert "the submission file changed while it was graded" in g.problems

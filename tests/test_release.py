@@ -177,3 +177,9 @@ def test_check_names_a_solution_that_is_not_stamped(course_copy, capsys):
     capsys.readouterr()
     assert main(["release", "--check", *notebooks]) == 1
     assert "not stamped:" in capsys.readouterr().out
+
+
+def test_notebooks_never_import_the_teacher_tools():
+    for path in SOLUTIONS:
+        code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        assert not any("course.tools" in src for src in code), path.name

@@ -39,11 +39,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import jupyter_client  # noqa: F401  (imported once here; every forked child inherits it)
+import nbclient  # noqa: F401
 import nbformat
+from nbclient.exceptions import DeadKernelError
 
 import course
 from course.checks.core import RECORD_MIME, lesson_exercises
 from course.tools.release import CHECK_CALL, ROOT, release_code, stamp
+from course.tools.runner import run_notebook
 
 SETUP_ID = "course-grader-setup"
 GRADER_FLAG = "course_grader"
@@ -308,9 +312,6 @@ def _child(nb, folder: str, report_path: str, timeout_cell: int) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    from nbclient.exceptions import DeadKernelError
-
-    from course.tools.runner import run_notebook
 
     report = open(report_path, "a", encoding="utf-8")
     state = {"index": 0}
@@ -319,8 +320,10 @@ def _child(nb, folder: str, report_path: str, timeout_cell: int) -> None:
         report.write(json.dumps(line) + "\n")
         report.flush()
 
+    def on_start(index):
+        state["index"] = index
+
     def on_cell(index, cell, seconds):
-        state["index"] = index + 1
         error = _error_of(cell)
         emit(cell=index, seconds=seconds)
         if error and error.startswith("KeyboardInterrupt") and seconds >= timeout_cell:
@@ -331,18 +334,14 @@ def _child(nb, folder: str, report_path: str, timeout_cell: int) -> None:
             emit(owned=index, records=records, error=error)
 
     try:
-        run_notebook(nb, Path(folder), timeout_cell, allow_errors=True,
+        run_notebook(nb, Path(folder), timeout_cell, allow_errors=True, on_start=on_start,
                      on_kernel=lambda pgid: emit(kernel_pgid=pgid), on_cell=on_cell)
     except DeadKernelError:
-        emit(problem=f"the kernel died in {_cell_label(nb, _last(state, nb))}")
+        emit(problem=f"the kernel died in {_cell_label(nb, state['index'])}")
     except Exception as exc:
-        emit(problem=f"{_cell_label(nb, _last(state, nb))} stopped the run: {type(exc).__name__}")
+        emit(problem=f"{_cell_label(nb, state['index'])} stopped the run: {type(exc).__name__}")
     finally:
         report.close()
-
-
-def _last(state: dict, nb) -> int:
-    return min(state["index"], len(nb.cells) - 1)
 
 
 def _context():
@@ -356,7 +355,7 @@ def run_isolated(nb, name: str, timeout_cell: int, timeout_total: int) -> list[d
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         work, report = Path(tmp) / "work", Path(tmp) / "report.jsonl"
         work.mkdir()
-        nbformat.write(nb, work / name)
+        (work / name).write_text(json.dumps(nb), encoding="utf-8")
         report.touch()
         proc = _context().Process(target=_child, args=(nb, str(work), str(report), timeout_cell))
         proc.start()
@@ -447,7 +446,6 @@ def grade_notebook(path: Path, solutions: Path, timeout_cell: int, timeout_total
         for row in grade.exercises:
             row.update(earned=0, status="not graded",
                        note="the notebook did not run on the grader's course package")
-    grade.problems += [r["note"] for r in grade.exercises if r["status"] == "did not run"]
     if _sha256(path) != before:
         grade.problems.append("the submission file changed while it was graded")
     grade.kernel_seconds = round(sum(line.get("seconds", 0.0) for line in lines), 2)
@@ -467,7 +465,7 @@ def grade_all(paths: list[Path], solutions: Path, timeout_cell: int,
         except Exception as exc:  # one broken file never stops the class
             first = (str(exc).splitlines() or [""])[0]
             grades.append(Grade(notebook=str(path), skipped=f"{type(exc).__name__}: {first}"))
-    return grades
+    return sorted(grades, key=lambda g: g.notebook)
 
 
 # ---------------------------------------------------------------- output
@@ -482,7 +480,7 @@ def table(grades: list[Grade]) -> str:
             lines.append(f"{g.notebook:<{width}}  {'':<6}  {'-':>5}  skipped: {g.skipped}")
             continue
         statuses = [f"{e['exercise']} {e['status']}" for e in g.exercises
-                    if e["status"] != "passed" and e["note"] not in g.problems]
+                    if e["status"] != "passed"]
         problems = "; ".join(g.problems + statuses)
         lines.append(f"{g.notebook:<{width}}  {g.lesson:<6}  {g.earned:>2}/{g.possible:<2}  "
                      f"{problems or 'none'}")

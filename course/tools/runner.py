@@ -29,14 +29,15 @@ def kernel_manager():
 
 def run_notebook(nb, folder: Path, timeout_cell: int, *, allow_errors: bool = False,
                  on_kernel: Callable[[int | None], None] | None = None,
+                 on_start: Callable[[int], None] | None = None,
                  on_cell: Callable[[int, object, float], None] | None = None) -> None:
     """Run every cell of ``nb`` (in place) in a fresh kernel whose working folder is ``folder``.
 
     Without ``allow_errors`` a raising cell stops the run with nbclient's CellExecutionError
     (cells tagged ``raises-exception`` may raise). With it, errors stay in the outputs and a cell
     that runs past ``timeout_cell`` seconds is interrupted. ``on_kernel(pgid)`` is called once the
-    kernel runs (its process group, to end it from outside); ``on_cell(index, cell, seconds)``
-    after each cell.
+    kernel runs (its process group, to end it from outside); ``on_start(index)`` before each code
+    cell and ``on_cell(index, cell, seconds)`` after it.
     """
     from nbclient import NotebookClient
 
@@ -44,6 +45,8 @@ def run_notebook(nb, folder: Path, timeout_cell: int, *, allow_errors: bool = Fa
 
     def cell_start(cell, cell_index):
         started[cell_index] = time.monotonic()
+        if on_start is not None:
+            on_start(cell_index)
 
     def cell_done(cell, cell_index, execute_reply):
         if on_cell is not None:
