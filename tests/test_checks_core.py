@@ -200,6 +200,7 @@ def test_dicts_print_as_name_to_shape_or_value():
 
 
 def test_a_failing_hidden_check_raises_with_the_diagnosis_and_the_visible_one_never(capsys):
+    assert not evaluate(GRAD_W, lambda x, d: -(x.T @ d), hidden=True).passed  # visible cases
     with pytest.raises(AssertionError, match="hidden test.*not right yet"):
         core.check("00.1", lambda x: x, hidden=True)
     assert core.check("00.1", lambda x: x) is not None
