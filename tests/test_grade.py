@@ -92,7 +92,7 @@ def graded(tmp_path_factory):
     stray.write_text("not a notebook")
     out = root.parent / f"{root.name}-out"
     code = main(["grade", str(root), str(stray), "--timeout-cell", "60", "--timeout-total",
-                 "240", "--out", str(out)])
+                 "240", "--jobs", "2", "--out", str(out)])
     data = json.loads((out / "grades.json").read_text())
     rows = {}
     for g in data:
@@ -231,10 +231,14 @@ def test_the_grader_check_calls_the_course_check_with_the_nonce():
 def test_a_submission_changed_while_graded_is_reported(tmp_path, monkeypatch):
     path = _edited(LESSON, tmp_path / "00_welcome.ipynb")
 
-    def run_and_touch(nb, name, timeout_cell, timeout_total):
-        path.write_text(path.read_text() + " ")
-        return []
+    class TouchingRun:
+        def __init__(self, nb, name, timeout_cell):
+            pass
 
-    monkeypatch.setattr(grade, "run_isolated", run_and_touch)
+        def finish(self, timeout_total):
+            path.write_text(path.read_text() + " ")
+            return []
+
+    monkeypatch.setattr(grade, "IsolatedRun", TouchingRun)
     g = grade.grade_notebook(path, SOLUTIONS, timeout_cell=60, timeout_total=60)
     assert "the submission file changed while it was graded" in g.problems

@@ -20,7 +20,7 @@ What a grade is, the same definition as nbgrader's autograde of the stamped solu
 - Each notebook runs in a child forked from this process (nbclient and nbformat already
   imported, so no import cost per notebook), in its own session with its kernel: a cell past
   ``--timeout-cell`` is interrupted and the rest still runs; past ``--timeout-total`` the child
-  and its kernel are killed.
+  and its kernel are killed. ``--jobs N`` runs N notebooks at once.
 """
 
 from __future__ import annotations
@@ -349,25 +349,35 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def run_isolated(nb, name: str, timeout_cell: int, timeout_total: int) -> list[dict]:
-    """Run ``nb`` as ``name`` alone in an empty temporary folder, in a child process; returns
-    the report lines (killing the child and its kernel at ``timeout_total``)."""
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
-        work, report = Path(tmp) / "work", Path(tmp) / "report.jsonl"
+class IsolatedRun:
+    """One prepared notebook started as ``name`` alone in an empty temporary folder, in a child
+    process; ``finish`` waits for it (killing the child and its kernel at the total limit)."""
+
+    def __init__(self, nb, name: str, timeout_cell: int):
+        self._tmp = tempfile.TemporaryDirectory(prefix="course-grade-")
+        work, self._report = Path(self._tmp.name) / "work", Path(self._tmp.name) / "report.jsonl"
         work.mkdir()
         (work / name).write_text(json.dumps(nb), encoding="utf-8")
-        report.touch()
-        proc = _context().Process(target=_child, args=(nb, str(work), str(report), timeout_cell))
-        proc.start()
-        proc.join(timeout_total)
+        self._report.touch()
+        self._proc = _context().Process(
+            target=_child, args=(nb, str(work), str(self._report), timeout_cell))
+        self.started = time.monotonic()
+        self._proc.start()
+
+    def finish(self, timeout_total: int) -> list[dict]:
+        """The report lines, once the child ended or ran past ``timeout_total`` from its start."""
+        proc = self._proc
+        proc.join(max(0.0, self.started + timeout_total - time.monotonic()))
         timed_out = proc.is_alive()
-        lines = [json.loads(line) for line in report.read_text().splitlines() if line.strip()]
+        lines = [json.loads(line) for line in self._report.read_text().splitlines()
+                 if line.strip()]
         _kill(proc, [line["kernel_pgid"] for line in lines if line.get("kernel_pgid")])
-    if timed_out:
-        lines.append({"problem": f"the notebook ran past the total limit of {timeout_total} s"})
-    elif proc.exitcode not in (0, None) and not any("problem" in line for line in lines):
-        lines.append({"problem": f"the grading process failed (exit code {proc.exitcode})"})
-    return lines
+        self._tmp.cleanup()
+        if timed_out:
+            lines.append({"problem": f"the notebook ran past the total limit of {timeout_total} s"})
+        elif proc.exitcode not in (0, None) and not any("problem" in line for line in lines):
+            lines.append({"problem": f"the grading process failed (exit code {proc.exitcode})"})
+        return lines
 
 
 def _kill(proc, kernel_groups: list[int]) -> None:
@@ -424,10 +434,19 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def grade_notebook(path: Path, solutions: Path, timeout_cell: int, timeout_total: int) -> Grade:
-    """Grade one submission; raises NotGradable for a file that is not from this course."""
+@dataclass
+class _Pending:
+    grade: Grade
+    nb: object
+    nonce: str
+    digest: str
+    start: float
+    run: IsolatedRun
+
+
+def _begin(path: Path, solutions: Path, timeout_cell: int) -> _Pending:
     start = time.monotonic()
-    before = _sha256(path)
+    digest = _sha256(path)
     nb, lesson, notes = read_submission(path)
     solution = solution_for(lesson, solutions)
     if solution is None:
@@ -435,36 +454,64 @@ def grade_notebook(path: Path, solutions: Path, timeout_cell: int, timeout_total
     grade = Grade(notebook=str(path), lesson=lesson, problems=list(notes))
     nonce = secrets.token_hex(16)
     grade.problems += prepare(nb, solution, nonce, [e.id for e in lesson_exercises(lesson)])
-    lines = run_isolated(nb, path.name, timeout_cell, timeout_total)
+    return _Pending(grade, nb, nonce, digest, start, IsolatedRun(nb, path.name, timeout_cell))
+
+
+def _end(pending: _Pending, timeout_total: int) -> Grade:
+    grade, nb = pending.grade, pending.nb
+    lines = pending.run.finish(timeout_total)
     grade.problems += [line["problem"] for line in lines if "problem" in line]
     setup = next((line for line in lines if line.get("owned") == 0), None)
     if setup is None or setup.get("error"):
         grade.problems.append("the grader's setup cell failed: "
                               f"{setup.get('error') if setup else 'it did not run'}")
-    grade.exercises = score(lesson, nb, lines, nonce)
+    grade.exercises = score(grade.lesson, nb, lines, pending.nonce)
     if setup is None or setup.get("error"):
         for row in grade.exercises:
             row.update(earned=0, status="not graded",
                        note="the notebook did not run on the grader's course package")
-    if _sha256(path) != before:
+    if _sha256(Path(grade.notebook)) != pending.digest:
         grade.problems.append("the submission file changed while it was graded")
     grade.kernel_seconds = round(sum(line.get("seconds", 0.0) for line in lines), 2)
-    grade.seconds = round(time.monotonic() - start, 2)
+    grade.seconds = round(time.monotonic() - pending.start, 2)
     return grade
 
 
-def grade_all(paths: list[Path], solutions: Path, timeout_cell: int,
-              timeout_total: int) -> list[Grade]:
-    """A row per notebook found (graded, or skipped with the reason) and per thing refused."""
+def grade_notebook(path: Path, solutions: Path, timeout_cell: int, timeout_total: int) -> Grade:
+    """Grade one submission; raises NotGradable for a file that is not from this course."""
+    return _end(_begin(path, solutions, timeout_cell), timeout_total)
+
+
+def _skipped(path: Path, exc: Exception) -> Grade:
+    if isinstance(exc, NotGradable):
+        return Grade(notebook=str(path), skipped=str(exc))
+    first = (str(exc).splitlines() or [""])[0]
+    return Grade(notebook=str(path), skipped=f"{type(exc).__name__}: {first}")
+
+
+def grade_all(paths: list[Path], solutions: Path, timeout_cell: int, timeout_total: int,
+              jobs: int = 1) -> list[Grade]:
+    """A row per notebook found (graded, or skipped with the reason) and per thing refused;
+    up to ``jobs`` notebooks run at once."""
     notebooks, grades = find_submissions(paths)
-    for path in notebooks:
+    running: list[_Pending] = []
+
+    def end_oldest():
+        pending = running.pop(0)
         try:
-            grades.append(grade_notebook(path, solutions, timeout_cell, timeout_total))
-        except NotGradable as exc:
-            grades.append(Grade(notebook=str(path), skipped=str(exc)))
+            grades.append(_end(pending, timeout_total))
         except Exception as exc:  # one broken file never stops the class
-            first = (str(exc).splitlines() or [""])[0]
-            grades.append(Grade(notebook=str(path), skipped=f"{type(exc).__name__}: {first}"))
+            grades.append(_skipped(Path(pending.grade.notebook), exc))
+
+    for path in notebooks:
+        if len(running) >= max(1, jobs):
+            end_oldest()
+        try:
+            running.append(_begin(path, solutions, timeout_cell))
+        except Exception as exc:  # one broken file never stops the class
+            grades.append(_skipped(path, exc))
+    while running:
+        end_oldest()
     return sorted(grades, key=lambda g: g.notebook)
 
 
@@ -512,6 +559,8 @@ def add_arguments(parser) -> None:
                         help="seconds one cell may run before it is interrupted (default 60)")
     parser.add_argument("--timeout-total", type=int, default=600,
                         help="seconds one notebook may run in all (default 600)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="notebooks graded at once, each with its own kernel (default 1)")
     parser.add_argument("--out", type=Path, default=Path("grades"),
                         help="folder for grades.csv and grades.json (default ./grades)")
     parser.add_argument("--solutions", type=Path, default=ROOT / "solutions",
@@ -519,7 +568,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    grades = grade_all(args.paths, args.solutions, args.timeout_cell, args.timeout_total)
+    grades = grade_all(args.paths, args.solutions, args.timeout_cell, args.timeout_total,
+                       args.jobs)
     if not grades:
         print("course grade: nothing to grade in " + ", ".join(map(str, args.paths)),
               file=sys.stderr)
