@@ -4,6 +4,7 @@ then autograde of lesson 01 solved, untouched and with exactly one exercise solv
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -80,7 +81,8 @@ def test_the_solution_earns_full_marks(course_dir):
     nb = nbformat.read(ROOT / "solutions" / f"{LESSON}.ipynb", as_version=4)
     checked = [m.metadata["nbgrader"]["grade_id"] for m in nb.cells
                if m.metadata.get("nbgrader", {}).get("grade")]
-    points = sum(get_exercise(g[2:6].replace("_", ".")).points for g in checked)
+    points = sum(get_exercise(re.fullmatch(r"ex(\d\d)_(\d+)_check", g).expand(r"\1.\2")).points
+                 for g in checked)
     assert _autograde(course_dir, "solved", nb) == (points, points)
 
 
