@@ -149,3 +149,60 @@ def test_math_functions_on_an_array_get_a_hint_to_use_numpy():
     assert "your code raised an exception" in text and "use numpy's functions" in text
     assert "\n  hint: " in text
     assert "\n  hint: " not in str(evaluate(square, lambda x: x + "s"))
+
+
+def test_a_matmul_shape_error_names_both_shapes_and_the_missing_transpose():
+    def answer(x, d):
+        return x @ d  # should be x.T @ d
+
+    text = str(evaluate(GRAD_W, answer))
+    assert "hint: in x @ d, x has shape (1, 2) and d has shape (1, 3)" in text
+    assert "x.T has shape (2, 1), which fits: a transpose is probably missing" in text
+
+
+def test_an_unsummed_bias_gradient_is_named():
+    text = str(evaluate(TWO_OUTPUTS, lambda x, d: (x.T @ d, d)))
+    assert "a bias gradient sums delta over the batch" in text
+    assert "(delta.sum(axis=0)); yours was not summed" in text
+
+
+def test_numeric_answers_accept_numpy_scalars():
+    strict = Exercise(id="99.4", title="a count", points=1, reference=3,
+                      compare=lambda got, expected: isinstance(got, int) and got == expected)
+    assert evaluate(strict, np.int64(3)).passed
+    assert evaluate(VALUE, np.float32(0.25)).passed
+    assert evaluate(VALUE, np.float64(0.25)).passed
+
+
+def test_at_line_points_into_the_learners_code_never_numpy():
+    def answer(x, d):
+        return np.concatenate([x, d], axis=0)  # widths 2 and 3 cannot be stacked
+
+    text = str(evaluate(GRAD_W, answer))
+    assert "at line" in text and "return np.concatenate([x, d], axis=0)" in text
+    assert "numpy" not in text.split("at line")[1].splitlines()[0].split(":")[0]
+
+
+def test_a_torch_exercise_rejects_numpy_arrays():
+    torch = pytest.importorskip("torch")
+    about_torch = Exercise(id="99.5", title="weight gradient in torch", points=1,
+                           reference=lambda x, d: torch.from_numpy(x).T @ torch.from_numpy(d),
+                           cases=_cases, torch=True)
+    result = evaluate(about_torch, lambda x, d: x.T @ d)
+    assert result.status == core.WRONG_DTYPE and "torch tensor" in result.diagnosis
+    assert evaluate(about_torch, lambda x, d: torch.from_numpy(x.T @ d)).passed
+
+
+def test_dicts_print_as_name_to_shape_or_value():
+    text = core._short({"W1": np.zeros((2, 3)), "b1": np.zeros(3), "lr": 0.1})
+    assert text == ("{W1 -> array of shape (2, 3) (float64), b1 -> array of shape (3,) "
+                    "(float64), lr -> 0.1}")
+
+
+def test_a_failing_hidden_check_raises_with_the_diagnosis_and_the_visible_one_never(capsys):
+    assert not evaluate(GRAD_W, lambda x, d: -(x.T @ d), hidden=True).passed  # visible cases
+    with pytest.raises(AssertionError, match="hidden test.*not right yet"):
+        core.check("00.1", lambda x: x, hidden=True)
+    assert core.check("00.1", lambda x: x) is not None
+    with pytest.raises(AssertionError, match="not done yet"):
+        core.check("00.2", hidden=True)

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 from packaging.requirements import Requirement
 
-from course import doctor
-from course.cli import main
+from course.tools import doctor
+from course.tools.cli import main
 
 
 def _versions(**installed: str):

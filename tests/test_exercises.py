@@ -11,8 +11,8 @@ import pytest
 
 from course.checks import core
 from course.checks.core import evaluate
-from course.notebook import failed_checks
-from course.release import CHECK_CALL
+from course.tools.execute import failed_checks
+from course.tools.release import CHECK_CALL
 
 EXERCISES = core.all_exercises()
 IDS = [ex.id for ex in EXERCISES]

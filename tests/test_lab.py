@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from course.lab import FIRST, command
+from course.tools.lab import FIRST, command
 
 
 def _free_port() -> int:

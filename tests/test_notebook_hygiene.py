@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.notebook import WIDGET_VIEW
-from course.release import KERNELSPEC
+from course.tools.execute import WIDGET_VIEW
+from course.tools.release import KERNELSPEC
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("lessons", "solutions")

@@ -8,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import release
-from course.cli import main
+from course.checks.core import get_exercise
+from course.tools import release
+from course.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -103,3 +104,82 @@ def test_check_names_a_drifted_lesson_and_exits_nonzero(course_copy, capsys):
 
 def test_repository_lessons_are_in_sync_with_solutions():
     assert main(["release", "--check"]) == 0
+
+
+HIDDEN_01_1 = ('f = check("01.1", f)\n### BEGIN HIDDEN TESTS\n_ = check("01.1", hidden=True)\n'
+               '### END HIDDEN TESTS')
+
+
+def _stamped(nb) -> list:
+    release.stamp(nb)
+    return [c.metadata.get("nbgrader") for c in nb.cells]
+
+
+def test_stamp_derives_nbgrader_metadata_from_the_markers():
+    nb = _solution("import numpy as np",
+                   "def f(z):\n    ### BEGIN SOLUTION\n    return z\n    ### END SOLUTION",
+                   HIDDEN_01_1)
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Next", id="m"))
+    plain, answer, test, prose = _stamped(nb)
+    assert plain is None
+    assert (answer["grade_id"], answer["solution"], answer["grade"], answer["locked"]) == (
+        "ex01_1_answer", True, False, False)
+    assert (test["grade_id"], test["grade"], test["solution"], test["locked"], test["points"]) == (
+        "ex01_1_check", True, False, True, get_exercise("01.1").points)
+    assert (prose["grade_id"], prose["locked"], prose["grade"]) == ("cell_m", True, False)
+
+
+def test_stamp_handles_value_exercises_several_regions_and_markdown_answers():
+    nb = _solution("x0 = 1.5\n### BEGIN SOLUTION\na = 2.0\n### END SOLUTION\nb = 1\n"
+                   "### BEGIN SOLUTION\nc = a * x0\n### END SOLUTION",
+                   'c = check("00.2", c)\n### BEGIN HIDDEN TESTS\n_ = check("00.2", hidden=True)'
+                   '\n### END HIDDEN TESTS')
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        "Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", id="why"))
+    why, answer, test = _stamped(nb)
+    assert (answer["grade_id"], test["grade_id"], test["points"]) == (
+        "ex00_2_answer", "ex00_2_check", get_exercise("00.2").points)
+    assert (why["grade"], why["solution"], why["points"]) == (True, True, 0)
+
+
+def test_stamp_is_idempotent_and_replaces_hand_written_metadata():
+    nb = _solution("def f(z):\n    ### BEGIN SOLUTION\n    return z\n    ### END SOLUTION",
+                   HIDDEN_01_1, "print(1)")
+    nb.cells[2].metadata["nbgrader"] = {"grade": True, "grade_id": "mine", "points": 9}
+    first = _stamped(nb)
+    assert _stamped(nb) == first and first[2] is None
+
+
+def test_a_solution_and_hidden_tests_in_one_cell_are_refused():
+    nb = _solution("def f(z):\n    ### BEGIN SOLUTION\n    return z\n    ### END SOLUTION\n"
+                   + HIDDEN_01_1)
+    with pytest.raises(release.ReleaseError, match="in the cell after the solution"):
+        release.stamp(nb)
+
+
+def test_the_lesson_keeps_the_stamp_and_nbgraders_locks():
+    nb = _solution("def f(z):\n    ### BEGIN SOLUTION\n    return z\n    ### END SOLUTION",
+                   HIDDEN_01_1)
+    answer, test = release.release_notebook(nb).cells
+    assert answer.metadata["deletable"] is False and "editable" not in answer.metadata
+    assert test.metadata["editable"] is False and test.metadata["nbgrader"]["grade"] is True
+    assert test.source == 'f = check("01.1", f)'
+
+
+def test_check_names_a_solution_that_is_not_stamped(course_copy, capsys):
+    notebooks = [str(p) for p in sorted((course_copy / "solutions").glob("*.ipynb"))]
+    main(["release", *notebooks])
+    path = Path(notebooks[0])
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+    nbformat.write(nb, path)
+    capsys.readouterr()
+    assert main(["release", "--check", *notebooks]) == 1
+    assert "not stamped:" in capsys.readouterr().out
+
+
+def test_notebooks_never_import_the_teacher_tools():
+    for path in SOLUTIONS:
+        code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        assert not any("course.tools" in src for src in code), path.name

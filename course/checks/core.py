@@ -33,15 +33,18 @@ Using one in a notebook (the cell after the exercise)::
     from course.checks import check
     sigmoid_prime = check("01.1", sigmoid_prime)
 
-``check`` never raises into the notebook. It shows one verdict: passed; not done yet (the stub
-raised NotImplementedError, or a value answer is still ``...``); raised (type, message and the
-line of the learner's code); returned None / the wrong shape / the wrong dtype; or wrong, naming
-the planted mistake the answer matches and the smallest failing input. It returns the learner's
-answer when it passed and the reference otherwise, so later cells always run.
+The visible ``check`` never raises into the notebook. It shows one verdict: passed; not done yet
+(the stub raised NotImplementedError, or a value answer is still ``...``); raised (type, message
+and the line of the learner's code); returned None / the wrong shape / the wrong dtype; or wrong,
+naming the planted mistake the answer matches and the smallest failing input. It returns the
+learner's answer when it passed and the reference otherwise, so later cells always run.
+
+A hidden test (``check(id, hidden=True)``) raises AssertionError when it does not pass.
 
 A verdict displays as coloured HTML in a notebook and plain text in a terminal, and carries a
-machine-readable record ``{"id", "status", "points", "earned", "hidden"}`` under the MIME type
-``RECORD_MIME`` in the display data, which ``course grade`` reads from an executed notebook.
+machine-readable record ``{"id", "status", "points", "earned", "hidden"}`` (and the grader's
+``"nonce"``) under the MIME type ``RECORD_MIME`` in the display data, which ``course grade``
+reads from an executed notebook.
 Planted mistakes must return values (not raise) and must differ from the reference and from
 each other on at least one case; ``tests/test_exercises.py`` proves every mistake is diagnosed
 as itself.
@@ -49,6 +52,7 @@ as itself.
 
 from __future__ import annotations
 
+import ast
 import copy
 import html
 import importlib
@@ -56,6 +60,7 @@ import inspect
 import os
 import pkgutil
 import re
+import sysconfig
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -83,6 +88,7 @@ class Exercise:
     diagnosis to a planted mistake: a function with the reference's signature, or a value.
     ``compare(got, expected) -> bool`` replaces the default comparison (same structure, shape
     and dtype kind, values within ``rtol``/``atol``). ``hidden_cases`` are used by hidden tests.
+    ``torch=True`` (an exercise about torch) rejects answers holding NumPy arrays.
     """
 
     id: str
@@ -95,6 +101,7 @@ class Exercise:
     hidden_cases: Any = None
     rtol: float = 1e-6
     atol: float = 1e-9
+    torch: bool = False
 
     def __post_init__(self):
         if not ID_PATTERN.match(self.id):
@@ -227,12 +234,23 @@ def _short(x, limit: int = 160) -> str:
     elif isinstance(x, (tuple, list)):
         inner = ", ".join(_short(v, limit) for v in x)
         text = f"({inner})" if isinstance(x, tuple) else f"[{inner}]"
+    elif isinstance(x, Mapping):
+        text = "{" + ", ".join(f"{k} -> {_brief(v)}" for k, v in x.items()) + "}"
+        limit = max(limit, len(text))
     elif isinstance(x, float):
         text = f"{x:.6g}"
     else:
         text = repr(x)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _brief(x) -> str:
+    """An array as its shape (and dtype), anything else as a short value: for dict entries."""
+    x = _to_numpy(x)
+    if isinstance(x, np.ndarray) and x.ndim:
+        return f"array of shape {x.shape} ({x.dtype})"
+    return _short(x, 40)
 
 
 def _format_args(func, args: tuple) -> str:
@@ -244,15 +262,105 @@ def _format_args(func, args: tuple) -> str:
     return ", ".join(f"{n}={_short(a)}" for n, a in zip(names, args))
 
 
+_LIBRARY_ROOTS = tuple(sorted({
+    os.path.abspath(p) + os.sep
+    for p in [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+    + [sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    if p}))
+
+
+def _learner_frames(exc: BaseException) -> list:
+    """The traceback's frames in the learner's code: not ``course``, numpy or any installed
+    package, nor the standard library (innermost last)."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if not filename.startswith(_LIBRARY_ROOTS) and "site-packages" not in filename:
+            frames.append(tb)
+        tb = tb.tb_next
+    return frames
+
+
 def _learner_line(exc: BaseException) -> str:
-    """'line N: <source>' of the innermost frame outside ``course`` (the learner's code)."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not os.path.abspath(f.filename).startswith(package + os.sep)]
+    """'line N: <source>' of the innermost frame in the learner's code (never numpy's)."""
+    frames = _learner_frames(exc)
     if not frames:
         return ""
-    frame = frames[-1]
-    return f"line {frame.lineno}: {frame.line}" if frame.line else f"line {frame.lineno}"
+    summary = traceback.extract_tb(frames[-1], limit=1)[0]
+    return f"line {summary.lineno}: {summary.line}" if summary.line else f"line {summary.lineno}"
+
+
+def _shape_of(x):
+    shape = getattr(x, "shape", None)
+    return tuple(shape) if shape is not None else None
+
+
+def _operand(node, frame):
+    """The value of a simple operand expression (names, attributes such as ``.T``, constant
+    subscripts) in ``frame``; None for anything that could have side effects."""
+    for sub in ast.walk(node):
+        if not isinstance(sub, (ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.Load,
+                                ast.Tuple, ast.Slice, ast.UnaryOp, ast.USub)):
+            return None
+    try:
+        code = compile(ast.Expression(node), "<operand>", "eval")
+        return eval(code, dict(frame.f_globals), dict(frame.f_locals))  # noqa: S307
+    except Exception:
+        return None
+
+
+def _matmul_hint(exc: BaseException) -> list[str]:
+    """For a failed ``a @ b`` in the learner's line: both shapes and which transpose fits."""
+    frames = _learner_frames(exc)
+    if not frames:
+        return []
+    tb = frames[-1]
+    line = traceback.extract_tb(tb, limit=1)[0].line or ""
+    try:
+        tree = ast.parse(line.strip().removeprefix("return ").strip() or "0")
+    except SyntaxError:
+        return []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)):
+            continue
+        a, b = _operand(node.left, tb.tb_frame), _operand(node.right, tb.tb_frame)
+        sa, sb = _shape_of(a), _shape_of(b)
+        if not sa or not sb or len(sa) < 1 or len(sb) < 1:
+            continue
+        inner_b = sb[-2] if len(sb) >= 2 else sb[0]
+        if sa[-1] == inner_b:
+            continue
+        left, right = ast.unparse(node.left), ast.unparse(node.right)
+        hint = [f"hint: in {left} @ {right}, {left} has shape {sa} and {right} has shape {sb}: "
+                f"the last size of the left ({sa[-1]}) must equal the first of the right "
+                f"({inner_b})"]
+        if len(sb) == 2 and sa[-1] == sb[-1]:
+            hint.append(f"{right}.T has shape {sb[::-1]}, which fits: a transpose is probably "
+                        "missing")
+        elif len(sa) == 2 and sa[0] == inner_b:
+            hint.append(f"{left}.T has shape {sa[::-1]}, which fits: a transpose is probably "
+                        "missing")
+        return hint
+    return []
+
+
+def _shape_hint(got, expected) -> list[str]:
+    """A hint for a result whose shape has an extra leading axis: an un-summed gradient."""
+    g, e = _shape_of(_to_numpy(got)), _shape_of(_to_numpy(expected))
+    if g is None or e is None or g == e:
+        return []
+    if len(g) == len(e) + 1 and g[1:] == e:
+        return [f"hint: your result has shape {g}, one more axis (of size {g[0]}, the batch) "
+                f"than the expected {e}: a bias gradient sums delta over the batch "
+                "(delta.sum(axis=0)); yours was not summed"]
+    if len(g) == len(e) == 2 and g == e[::-1]:
+        return [f"hint: your result has shape {g}, the expected one {e} turned around: a "
+                "transpose is probably missing or misplaced"]
+    return []
+
+
+_MATMUL_MESSAGES = ("matmul", "cannot be multiplied", "shapes", "not aligned")
 
 
 # ---------------------------------------------------------------- the verdict
@@ -267,6 +375,7 @@ class CheckResult:
     detail: list[str] = field(default_factory=list)
     diagnosis: str | None = None
     hidden: bool = False
+    nonce: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -283,6 +392,8 @@ class CheckResult:
                "earned": self.earned, "hidden": self.hidden}
         if self.diagnosis:
             rec["diagnosis"] = self.diagnosis
+        if self.nonce:
+            rec["nonce"] = self.nonce
         return rec
 
     def headline(self) -> str:
@@ -336,19 +447,45 @@ def evaluate(exercise: Exercise, answer, *, hidden: bool = False) -> CheckResult
                            hidden=hidden)
 
 
+def _plain(x):
+    """NumPy scalars (np.float32(0.5), np.int64(3), ...) as the Python numbers they hold."""
+    return x.item() if isinstance(x, np.generic) and x.dtype.kind in "biuf" else x
+
+
 def _matches(exercise: Exercise, got, expected) -> bool:
     if exercise.compare is not None:
         try:
-            return bool(exercise.compare(got, expected))
+            return bool(exercise.compare(_plain(got), expected))
         except Exception:
             return False
     return _mismatch(got, expected, exercise.rtol, exercise.atol) is None
+
+
+def _holds_numpy(x) -> bool:
+    if isinstance(x, np.ndarray):
+        return True
+    if isinstance(x, (tuple, list)):
+        return any(_holds_numpy(v) for v in x)
+    if isinstance(x, Mapping):
+        return any(_holds_numpy(v) for v in x.values())
+    return False
+
+
+def _numpy_for_torch(exercise: Exercise, got, hidden: bool) -> CheckResult | None:
+    if not (exercise.torch and _holds_numpy(got)):
+        return None
+    return CheckResult(exercise, WRONG_DTYPE, [f"got: {_short(got)}"],
+                       "returned a NumPy array where this torch exercise expects a torch tensor "
+                       "(compute with torch operations, or torch.from_numpy(...))", hidden=hidden)
 
 
 def _evaluate_value(exercise: Exercise, answer, hidden: bool) -> CheckResult:
     if answer is Ellipsis or answer is NotImplemented:
         return CheckResult(exercise, NOT_DONE, ["Replace the `...` with your answer."],
                            hidden=hidden)
+    rejected = _numpy_for_torch(exercise, answer, hidden)
+    if rejected is not None:
+        return rejected
     if _matches(exercise, answer, exercise.reference):
         return CheckResult(exercise, PASSED, hidden=hidden)
     status = _status_of_mismatch(exercise, answer, exercise.reference)
@@ -382,6 +519,9 @@ def _evaluate_function(exercise: Exercise, answer, hidden: bool) -> CheckResult:
                                ["Write your code where it says YOUR CODE HERE."], hidden=hidden)
         except Exception as exc:
             return _raised(exercise, answer, args, exc, hidden)
+        rejected = _numpy_for_torch(exercise, got, hidden)
+        if rejected is not None:
+            return rejected
         outputs.append(got)
         expected = _call(exercise.reference, args)
         if not _matches(exercise, got, expected):
@@ -398,6 +538,8 @@ def _raised(exercise: Exercise, answer, args: tuple, exc: Exception, hidden: boo
     if where:
         detail.append(f"at {where}")
     detail.append(f"input: {_format_args(answer, args)}")
+    if isinstance(exc, (ValueError, RuntimeError)) and any(m in str(exc) for m in _MATMUL_MESSAGES):
+        detail += _matmul_hint(exc)
     if isinstance(exc, TypeError) and any(s in str(exc) for s in _ARRAY_TO_SCALAR):
         detail.append("hint: an input is a numpy array; use numpy's functions (np.cos, np.exp, "
                       "x**2), not the math module's, which take one number")
@@ -424,8 +566,9 @@ def _difference(exercise, got, expected) -> list[str]:
         for i, (g, e) in enumerate(zip(got, expected)):
             if _array_mismatch(g, e, exercise.rtol, exercise.atol):
                 return [f"value [{i}] of the {len(expected)} returned differs",
-                        f"expected: {_short(e)}", f"got:      {_short(g)}"]
-    return [f"expected: {_short(expected)}", f"got:      {_short(got)}"]
+                        f"expected: {_short(e)}", f"got:      {_short(g)}"] + _shape_hint(g, e)
+    return [f"expected: {_short(expected)}", f"got:      {_short(got)}"] + _shape_hint(
+        got, expected)
 
 
 def _rest_outputs(answer, cases: list[tuple]) -> list:
@@ -471,13 +614,16 @@ def _show(result: CheckResult) -> None:
 _SUBMITTED: dict[str, Any] = {}
 
 
-def check(exercise_id: str, answer=Ellipsis, *, hidden: bool = False):
+def check(exercise_id: str, answer=Ellipsis, *, hidden: bool = False, nonce: str | None = None):
     """Check ``answer`` for exercise ``exercise_id``, show the verdict, return what to use next.
 
-    Returns ``answer`` when it passed, else the exercise's reference. ``hidden=True`` marks a
-    teacher's hidden test: it uses the exercise's hidden cases when it defines some and, with no
-    ``answer``, the answer last given to the visible check (the learner's own, even after the
-    name was rebound to the reference).
+    Returns ``answer`` when it passed, else the exercise's reference: the visible check never
+    raises. ``hidden=True`` marks a teacher's hidden test: it uses the exercise's hidden cases
+    (the visible ones again when it defines none) and, with no ``answer``, the answer last given
+    to the visible check (the learner's own, even after the name was rebound to the reference).
+    A hidden test that does not pass raises AssertionError with the diagnosis after showing it,
+    so a grader that scores a cell by whether it raises (nbgrader) gives it no points.
+    ``nonce`` is copied into the record: ``course grade`` counts only records carrying its own.
     """
     exercise = get_exercise(exercise_id)
     if hidden and answer is Ellipsis:
@@ -485,5 +631,8 @@ def check(exercise_id: str, answer=Ellipsis, *, hidden: bool = False):
     elif not hidden:
         _SUBMITTED[exercise_id] = answer
     result = evaluate(exercise, answer, hidden=hidden)
+    result.nonce = nonce
     _show(result)
+    if hidden and not result.passed:
+        raise AssertionError("\n".join([result.headline()] + result.lines()[:-1]))
     return answer if result.passed else exercise.reference

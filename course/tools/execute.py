@@ -13,24 +13,10 @@ from pathlib import Path
 
 import nbformat
 
-from course.release import KERNELSPEC, dumps
+from course.tools.release import KERNELSPEC, dumps
+from course.tools.runner import run_notebook
 
-CURRENT_ENV = "course-current-env"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def kernel_manager():
-    """An AsyncKernelManager (what nbclient drives) whose kernel runs on this interpreter
-    (sys.executable), whatever the kernelspecs on the path say."""
-    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-    from jupyter_client import AsyncKernelManager
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-
-    class _CurrentEnvSpecs(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name):
-            return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
-
-    return AsyncKernelManager(kernel_name=CURRENT_ENV, kernel_spec_manager=_CurrentEnvSpecs())
 
 
 def normalise(nb) -> nbformat.NotebookNode:
@@ -67,12 +53,8 @@ def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     A cell that raises stops the run with nbclient's CellExecutionError (cells tagged
     ``raises-exception`` may raise).
     """
-    from nbclient import NotebookClient
-
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, km=kernel_manager(),
-                            resources={"metadata": {"path": str(Path(path).resolve().parent)}})
-    client.execute()
+    run_notebook(nb, Path(path).resolve().parent, timeout)
     return nb
 
 

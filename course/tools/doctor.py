@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 DIST = "backprop-course"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
 GPU_TORCH = "for a GPU build, pick your platform at https://pytorch.org/get-started/locally/"
