@@ -7,7 +7,8 @@ run. Before running, the hidden tests of the matching solution notebook (``### B
 TESTS`` regions of solutions/NN_*.ipynb) are inserted after the cell they belong to.
 
 An exercise earns its points when every check of it (the learner's and the hidden ones) passed.
-A check that never reported is named: deleted from the notebook, or not reached.
+A check that never reported is named: deleted from the notebook (its visible check call is gone,
+even when the hidden test restored from the solution ran), or not reached.
 """
 
 from __future__ import annotations
@@ -207,8 +208,9 @@ def score(lesson: str, source_text: str, records: list[dict]) -> list[dict]:
     for ex in lesson_exercises(lesson):
         mine = [r for r in records if r.get("id") == ex.id]
         failed = [r for r in mine if r.get("status") != "passed"]
-        if not mine:
-            present = any(m.group(1) == ex.id for m in CHECK_CALL.finditer(source_text))
+        present = any(m.group(1) == ex.id for m in CHECK_CALL.finditer(source_text))
+        if not present or not mine:
+            mine = []
             status = "did not run" if present else "deleted"
             note = f"the check for {ex.id} {status if present else 'was deleted'}"
         else:
