@@ -17,7 +17,7 @@ from course.autodiff_cost import (
     ring_gradient,
 )
 from course.checks import lesson01, lesson02
-from course.explore_neuron import descend, loss_and_grads, sigmoid
+from course.explore_neuron import descend, loss_and_grads, neuron_data, sigmoid
 from course.gradcheck import numerical_gradient, relative_error, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def test_lesson01_hand_gradient_passes_and_forgotten_derivative_fails_the_check(
         lambda: float((sigmoid(np.array(params[0] * x + params[1])) - y) ** 2), params)
     assert verdict(relative_error(np.array(lesson01._neuron_grads(x, y, 0.8, -0.3)),
                                   numerical)) == "pass"
-    forgot = lesson01.EXERCISES[1].mistakes["forgot the sigmoid's derivative a (1 - a)"]
+    forgot = lesson01.EXERCISES[2].mistakes["forgot the sigmoid's derivative a (1 - a)"]
     err = relative_error(np.array(forgot(x, y, 0.8, -0.3)), numerical)
     assert verdict(err) == "fail" and round(err, 2) == 0.79
 
@@ -83,13 +83,35 @@ def test_lesson01_step_size_sweep_has_a_sweet_spot_between_round_off_and_truncat
     assert errors[0] > 1e-7 and f"{errors[-1]:.1e}" == "2.8e-03"
 
 
-def test_lesson01_three_learning_rates_crawl_converge_diverge():
-    crawl, converge, diverge = descend(0.1), descend(10.0), descend(300.0)
-    assert (crawl.outcome, converge.outcome, diverge.outcome) == ("crawls", "converges",
-                                                                  "diverges")
-    assert f"{crawl.loss[-1]:.3g}" == "0.00657" and converge.loss[-1] < 1e-12
-    assert diverge.diverged_at == 1 and diverge.loss[1] > diverge.loss[0]
-    assert np.isclose(converge.w[-1], 2.0) and np.isclose(converge.b[-1], -0.5)
+def test_lesson01_learning_rates_descend_converge_and_overshoot_into_saturation():
+    slow, fast, good, big = descend(0.1), descend(1.0), descend(10.0), descend(300.0)
+    for run in (slow, fast, good):
+        assert np.all(np.diff(run.loss) <= 0)
+    assert f"{slow.loss[-1]:.3g}" == "0.00657" and 0.98 < 1 - fast.loss[-1] / fast.loss[0] < 0.99
+    assert good.loss[-1] < 1e-12 and np.isclose(good.w[-1], 2.0) and np.isclose(good.b[-1], -0.5)
+    assert big.loss[1] > big.loss[0] and f"{big.loss[1]:.3g}" == "0.0334"
+    assert np.all(np.isfinite(big.loss)) and big.loss.max() < 1
+    x, _ = neuron_data()
+    assert round(big.w[1], 1) == 12.8 and np.mean(np.abs(big.w[1] * x + big.b[1]) > 5) > 0.8
+
+
+def test_lesson01_curvature_sets_the_stable_learning_rate():
+    x, y = neuron_data()
+    s = sigmoid(2.0 * x - 0.5) * (1 - sigmoid(2.0 * x - 0.5))
+    features = np.stack([x, np.ones_like(x)], 1)
+    hessian = 2 * (features * s[:, None] ** 2).T @ features / x.size
+    h = 1e-5
+    numerical = np.stack([
+        (np.array(loss_and_grads(2.0 + e[0], -0.5 + e[1], x, y)[1:])
+         - np.array(loss_and_grads(2.0 - e[0], -0.5 - e[1], x, y)[1:])) / (2 * h)
+        for e in ((h, 0.0), (0.0, h))], 1)
+    assert np.allclose(hessian, numerical, rtol=1e-5, atol=1e-9)
+    edge = 2 / np.linalg.eigvalsh(hessian).max()
+    assert f"{edge:.1f}" == "49.7"
+    below, above = descend(0.9 * edge), descend(1.1 * edge)
+    assert below.loss[-1] < 1e-20 and np.all(np.diff(below.loss) <= 0)
+    assert above.loss[-1] > 1e-3 and np.any(np.diff(above.loss) > 0)
+    assert above.loss.max() <= above.loss[0]
 
 
 def test_lesson01_sigmoid_slope_is_at_most_a_quarter():
@@ -203,3 +225,16 @@ def test_lesson01_worked_example_agrees_with_course_neuron():
     grads = neuron.backward(fwd)
     assert np.allclose((grads.dL_dw, grads.dL_db), lesson01._neuron_grads(1.5, 0.2, 0.8, -0.3))
     assert math.isclose(grads.dL_dz, lesson01._dL_dz(fwd.a, 0.2))
+
+
+def test_lesson01_gradient_predicts_a_small_nudge_and_misses_a_large_one():
+    x, y, w, b = 1.5, 0.2, 0.8, -0.3
+
+    def loss(w_):
+        return float((sigmoid(np.array(w_ * x + b)) - y) ** 2)
+
+    gaps = {}
+    for step in (0.01, 1.0):
+        predicted = lesson01._predict_loss(x, y, w, b, step, 0.0) - loss(w)
+        gaps[step] = abs(predicted - (loss(w + step) - loss(w))) / abs(loss(w + step) - loss(w))
+    assert gaps[0.01] < 0.01 and gaps[1.0] > 0.1 and f"{gaps[1.0]:.1%}" == "24.6%"
