@@ -165,8 +165,24 @@ def _wide() -> Node:
     return _op("+", "L", _op("*", "m", e, s2), xy)
 
 
+def _with_old_grads(root: Node) -> Node:
+    """The graph with a gradient left in each leaf by an earlier backward pass."""
+    for k, node in enumerate(_topological_order(root)):
+        if not node.parents:
+            node.grad = 0.25 * (k + 1)
+    return root
+
+
 def _graph_cases():
     return [(_chain(),), (_square(),), (_diamond(),), (_neuron(),)]
+
+
+def _backward_cases():
+    return _graph_cases() + [(_with_old_grads(_diamond()),)]
+
+
+def _backward_hidden_cases():
+    return _graph_hidden_cases() + [(_with_old_grads(_wide()),)]
 
 
 def _graph_hidden_cases():
@@ -322,6 +338,30 @@ def _no_seed(root):
     return grads
 
 
+def _grad_overwritten(root):
+    order = _topological_order(root)
+    grads = dict.fromkeys(order, 0.0)
+    grads[root] = 1.0
+    for node in reversed(order):
+        for parent, g in zip(node.parents, node.local_backward(grads[node])):
+            grads[parent] += g
+    for node in order:
+        node.grad = grads[node]
+    return grads
+
+
+def _handed_dot_grad(root):
+    order = _topological_order(root)
+    grads = dict.fromkeys(order, 0.0)
+    grads[root] = 1.0
+    for node in reversed(order):
+        for parent, g in zip(node.parents, node.local_backward(node.grad)):
+            grads[parent] += g
+    for node in order:
+        node.grad += grads[node]
+    return grads
+
+
 def _grad_not_stored(root):
     order = _topological_order(root)
     grads = dict.fromkeys(order, 0.0)
@@ -396,6 +436,8 @@ EXERCISES = [
             "treated it like addition: both inputs got out_grad unchanged":
                 lambda a, b, g: (g, g),
             "wrong sign": lambda a, b, g: (-g * b, -g * a),
+            "both inputs got out_grad * b: a's gradient has b in it, b's gradient has a":
+                lambda a, b, g: (g * b, g * b),
         },
     ),
     Exercise(
@@ -462,6 +504,8 @@ EXERCISES = [
             "the order is reversed: the root must come last (reverse it only for backward)":
                 lambda root: _topological_order(root)[::-1],
             "only the root's direct parents: visit parents of parents too": _root_parents_only,
+            "left the root out: every reachable node is listed, the root last":
+                lambda root: _topological_order(root)[:-1],
         },
     ),
     Exercise(
@@ -469,8 +513,8 @@ EXERCISES = [
         title="backward: reverse mode over the whole graph",
         points=3,
         reference=_backward,
-        cases=_graph_cases,
-        hidden_cases=_graph_hidden_cases,
+        cases=_backward_cases,
+        hidden_cases=_backward_hidden_cases,
         compare=_same_gradients,
         mistakes={
             "visited the nodes inputs first: a node passed its gradient on before it had received "
@@ -479,6 +523,10 @@ EXERCISES = [
                 _overwrites,
             "forgot to seed the root: d root / d root = 1 starts the backward pass": _no_seed,
             "did not add the gradients into each node's .grad": _grad_not_stored,
+            "overwrote .grad (node.grad = ...): add into it, it keeps what earlier backward "
+            "passes left": _grad_overwritten,
+            "handed node.grad to local_backward: the gradient collected so far is grads[node] "
+            "(.grad is only filled in at the end)": _handed_dot_grad,
         },
     ),
     Exercise(
