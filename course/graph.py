@@ -3,8 +3,9 @@
 ``draw_graph(root)`` lays the graph that ends at ``root`` out left to right: a node's column is
 its topological depth (0 for inputs, otherwise 1 + the deepest parent), and each box shows the
 node's operation (with its label, if any), its value and its gradient. An arrow runs from each
-parent to each node that uses it; a parent used twice by one node (``x * x``) gets one arrow
-marked "x2", since both uses send their gradient along it.
+parent to each node that uses it, from box edge to box edge; a parent used twice by one node
+(``x * x``) gets one arrow marked "used 2 times", since both uses send their gradient along it.
+A leaf reads "input" when it has a label and "constant" when it has none.
 
 A node is a ``course.autodiff.Value`` or any object with ``data``, ``grad``, ``op``, ``label``
 and its parents in ``_parents`` or ``parents`` (the engine built in lesson 02). Matplotlib is
@@ -88,8 +89,9 @@ def layout(root, max_nodes: int = 200) -> GraphLayout:
 
 
 def node_text(node) -> str:
-    """The box text: "label: op" (op is "input" for a leaf), the value, the gradient."""
-    op = node.op or "input"
+    """The box text: "label: op", the value, the gradient. A leaf's op reads "input" when it
+    has a label and "constant" when it has none (a number mixed into an expression)."""
+    op = node.op or ("input" if node.label else "constant")
     name = f"{node.label}: {op}" if node.label else op
     return f"{name}\ndata {node.data:.4g}\ngrad {node.grad:.4g}"
 
@@ -107,18 +109,21 @@ def draw_graph(root, title: str = "", ax=None, figsize=None, max_nodes: int = 20
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
-    for (p, c), uses in lay.edges.items():
-        start, end = (lay.depth[p], lay.row[p]), (lay.depth[c], lay.row[c])
-        ax.annotate("", xy=end, xytext=start,
-                    arrowprops={"arrowstyle": "->", "color": "grey", "shrinkA": 24,
-                                "shrinkB": 24})
-        if uses > 1:
-            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.12, f"x{uses}",
-                    ha="center", fontsize=7, color="grey")
+    boxes = []
     for node, x, y in zip(lay.nodes, lay.depth, lay.row):
         colour = OP_COLOUR if _parents(node) else INPUT_COLOUR
-        ax.text(x, y, node_text(node), ha="center", va="center", fontsize=8,
-                bbox={"boxstyle": "round", "fc": colour, "ec": "grey"})
+        boxes.append(ax.text(x, y, node_text(node), ha="center", va="center", fontsize=8,
+                             bbox={"boxstyle": "round", "fc": colour, "ec": "grey"}))
+    for (p, c), uses in lay.edges.items():
+        # from the right edge of the parent's box to the left edge of the child's, head visible
+        ax.annotate("", xy=(0.0, 0.5), xycoords=boxes[c], xytext=(1.0, 0.5),
+                    textcoords=boxes[p],
+                    arrowprops={"arrowstyle": "-|>", "color": "grey", "shrinkA": 5,
+                                "shrinkB": 5, "mutation_scale": 12})
+        if uses > 1:
+            start, end = (lay.depth[p], lay.row[p]), (lay.depth[c], lay.row[c])
+            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.12,
+                    f"used {uses} times", ha="center", fontsize=7, color="grey")
     ax.set_xlim(-0.6, width - 0.4)
     ax.set_ylim(-height / 2 - 0.1, height / 2 + 0.1)
     if title:

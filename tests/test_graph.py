@@ -64,7 +64,7 @@ def test_x_times_x_draws_x_once_with_one_arrow_marked_twice():
     assert len(lay.nodes) == 2 and lay.edges == {(0, 1): 2}
     fig = draw_graph(y)
     assert len(_boxes(fig)) == 2 and len(_arrows(fig)) == 1
-    assert "x2" in [t.get_text() for t in fig.axes[0].texts]
+    assert "used 2 times" in [t.get_text() for t in fig.axes[0].texts]
     assert "grad 6" in node_text(x)
 
 

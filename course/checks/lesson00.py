@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from course.checks.core import Exercise
@@ -14,6 +12,21 @@ CHAIN_X = 1.5
 def _poly_prime(x):
     """d/dx (3 x^3 - 2 x^2 + 5) elementwise; x: (n,) -> (n,)."""
     return 9 * x**2 - 4 * x
+
+
+def _chain_prime(x):
+    """d/dx sin(x^2) = cos(x^2) 2x elementwise; x: (n,) -> (n,)."""
+    return np.cos(x**2) * 2 * x
+
+
+def _chain_cases():
+    rng = np.random.default_rng(1)
+    return [(np.array([CHAIN_X]),), (np.array([0.5, -1.0, 2.0]),), (rng.normal(size=8),)]
+
+
+def _chain_hidden_cases():
+    rng = np.random.default_rng(101)
+    return [(np.array([-0.3]),), (rng.uniform(-3, 3, size=40),)]
 
 
 def _poly_cases():
@@ -44,14 +57,17 @@ EXERCISES = [
     ),
     Exercise(
         id="00.2",
-        title="chain rule: d/dx sin(x^2) at x = 1.5",
+        title="chain rule: the derivative of sin(x^2)",
         points=1,
-        reference=math.cos(CHAIN_X**2) * 2 * CHAIN_X,
+        reference=_chain_prime,
+        cases=_chain_cases,
+        hidden_cases=_chain_hidden_cases,
         mistakes={
-            "forgot the inner derivative 2x": math.cos(CHAIN_X**2),
-            "wrong sign: the derivative of sin is +cos": -math.cos(CHAIN_X**2) * 2 * CHAIN_X,
-            "evaluated cos at x instead of at x^2": math.cos(CHAIN_X) * 2 * CHAIN_X,
-            "returned the function value sin(x^2), not its derivative": math.sin(CHAIN_X**2),
+            "forgot the inner derivative 2x": lambda x: np.cos(x**2),
+            "wrong sign: the derivative of sin is +cos": lambda x: -np.cos(x**2) * 2 * x,
+            "evaluated cos at x instead of at the inner value x^2": lambda x: np.cos(x) * 2 * x,
+            "returned the function value sin(x^2), not its derivative": lambda x: np.sin(x**2),
+            "inner derivative x instead of 2x": lambda x: np.cos(x**2) * x,
         },
     ),
 ]
