@@ -469,3 +469,10 @@ def test_lesson06_prompt_depth_tanh_xavier_stays_and_sigmoid_xavier_vanishes_fro
     assert 0.05 < min(tanh) and max(tanh) <= 1.0 + 1e-12
     sigmoid = [gradient_profile(_with(START, init="xavier", depth=d)).ratio for d in range(1, 51)]
     assert sigmoid[1] >= 0.1 and max(sigmoid[2:]) < 0.1
+
+
+def test_lesson06_prompt_dead_units_at_initialisation_27_percent_none_in_the_first_layer():
+    """'Set activation relu and init he: ... "dead units 27 %" ... None are dead in the first
+    layer ... (up to half of a layer near the output).'"""
+    dead = gradient_profile(_with(START, activation="relu", init="he")).dead
+    assert f"{100 * np.mean(dead):.0f}" == "27" and dead[0] == 0 and max(dead) == 0.5

@@ -331,7 +331,13 @@ def _same_deep_result(got, expected) -> bool:
         return False
     if e[0] != DEPTH:
         return g[0] != DEPTH
+    if e[1] == _ANY_FAILING_KIND:
+        return g[0] == DEPTH
     return g[0] == DEPTH and g[1] == e[1]
+
+
+# the kind of the last planted mistake, which stands for any failing depth-30 network
+_ANY_FAILING_KIND = ("tanh", False, "batchnorm")
 
 
 def _deep_cases():
@@ -350,8 +356,9 @@ DEEP_MISTAKES = {
     "the network must keep 30 hidden layers: the task is to make the DEEP network train, "
     "not to avoid it": _settings_trainer(depth=3, activation="relu", init="xavier",
                                          optimizer="sgd", lr=0.01),
-    "ReLU without a matching fix: with Xavier (or small) weights the first layers get 1e-5 "
-    "of the last layer's gradient and plain SGD does not rescale it; try He weights, or Adam":
+    "a ReLU network that misses the target: with Xavier (or small) weights the first layers "
+    "get 1e-5 of the last layer's gradient and plain SGD does not rescale it; use He weights, "
+    "or Adam, and enough steps":
         _settings_trainer(activation="relu", init="xavier", optimizer="sgd", lr=0.1),
     "still the sigmoid without a residual path: its slope is at most 1/4, so each layer "
     "shrinks the gradient whatever the weights; add residual connections or change the "
@@ -360,6 +367,10 @@ DEEP_MISTAKES = {
     "tanh with LayerNorm has a healthy gradient ratio, and still does not reach the target "
     "here: a healthy ratio is necessary, not sufficient": _settings_trainer(
         activation="tanh", init="small normal", norm="layernorm", optimizer="adam", lr=0.01),
+    "30 hidden layers, but the held-out accuracy is below the target; measure it with "
+    "accuracy(net.eval(), x_test, y_test) and try a smaller learning rate, more steps or "
+    "another fix": _settings_trainer(activation="tanh", init="small normal", norm="batchnorm",
+                                     optimizer="adam", lr=0.01),
 }
 
 
