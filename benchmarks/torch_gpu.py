@@ -56,9 +56,9 @@ def crossover(widths, times: dict) -> str:
     faster = [w for w, g, c in zip(widths, times["torch GPU"], cpu_best) if g < c]
     if not faster:
         return f"no crossover up to width {widths[-1]}: the GPU step never was the fastest"
-    return (f"crossover: the GPU step is the fastest from width {faster[0]} on; at width "
-            f"{widths[-1]} it is {cpu_best[-1] / times['torch GPU'][-1]:.1f}x faster than the "
-            "best CPU step")
+    return (f"crossover at width {faster[0]}: the GPU step is the fastest at widths {faster}; "
+            f"at width {widths[-1]} the best CPU step takes "
+            f"{cpu_best[-1] / times['torch GPU'][-1]:.1f}x the GPU's time")
 
 
 def autograd_agreement(device) -> dict:
