@@ -161,8 +161,11 @@ def get_exercise(exercise_id: str) -> Exercise:
 
 
 def _to_numpy(x):
-    """Torch tensors to numpy; everything else unchanged."""
+    """Torch tensors to numpy; a tensor on torch's "meta" device (shape and dtype, no values) to
+    a description of it; everything else unchanged."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):
+        if getattr(x, "is_meta", False):
+            return f"tensor(shape={tuple(x.shape)}, dtype={x.dtype}, device='meta')"
         return x.detach().cpu().numpy()
     return x
 
@@ -189,6 +192,7 @@ def _mismatch(got, expected, rtol: float, atol: float) -> str | None:
 
 
 def _array_mismatch(got, expected, rtol: float, atol: float) -> str | None:
+    got, expected = _to_numpy(got), _to_numpy(expected)
     try:
         g = np.asarray(got)
     except Exception:  # an object numpy cannot read is simply a wrong answer
