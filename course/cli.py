@@ -10,8 +10,8 @@ import importlib
 import sys
 
 COMMANDS = {
-    "lab": ("course.lab", "open JupyterLab on the course"),
-    "doctor": ("course.doctor", "check this machine's setup and say what is missing"),
+    "lab": ("course.tools.lab", "open JupyterLab on the course"),
+    "doctor": ("course.tools.doctor", "check this machine's setup and say what is missing"),
     "release": ("course.release", "make lessons/ from solutions/ (exercises open)"),
     "execute": ("course.notebook", "run notebooks in place and store their outputs clean"),
     "grade": ("course.grade", "grade submitted notebooks: score table, CSV and JSON"),
