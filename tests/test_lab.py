@@ -186,6 +186,10 @@ def _layered_venv(path: Path) -> Path:
     ).stdout.strip()
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(purelib) / "zz_course_base.pth").write_text("\n".join(sorted(ours)) + "\n")
+    # JupyterLab's own files (its page, the widgets extension) lie under the prefix, not in
+    # site-packages: the new environment shares ours.
+    (path / "share").mkdir(exist_ok=True)
+    (path / "share" / "jupyter").symlink_to(Path(sys.prefix, "share", "jupyter"))
     return python
 
 
