@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from course.requires import INSTALL
 from course.tools import lab
 from course.tools.lab import FIRST
 
@@ -239,3 +240,13 @@ def test_readme_first_command_in_a_fresh_clone_serves_lesson_00_and_leaves_nothi
     assert again.returncode == 0, again.stderr
     assert "Installing" not in again.stdout and "jupyterlab" in again.stdout
     print(f"lab.sh's second run (nothing changed) reached JupyterLab's command in {seconds:.1f} s")
+
+
+def test_lab_sh_installs_the_torch_that_ci_binder_and_lesson_09s_message_name():
+    def pin(path: str) -> str:
+        match = re.search(r"torch==([\w.]+)", (ROOT / path).read_text())
+        assert match, f"{path} pins no torch==X"
+        return match.group(1).split("+")[0]
+
+    assert pin("scripts/lab.sh") == pin("scripts/test.sh") == pin("binder/requirements.txt")
+    assert INSTALL["torch"] == f"torch=={pin('scripts/lab.sh')}"
