@@ -241,6 +241,19 @@ def test_readme_first_command_in_a_fresh_clone_serves_lesson_00_and_leaves_nothi
     assert "Installing" not in again.stdout and "jupyterlab" in again.stdout
     print(f"lab.sh's second run (nothing changed) reached JupyterLab's command in {seconds:.1f} s")
 
+    # The README's next command, as written (its .venv here is VENV): the setup is ready.
+    doctor = subprocess.run(
+        [str(venv / "bin" / "course"), "doctor", "--no-torch"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=START_S,
+    )
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert f"({clone})" in doctor.stdout  # the clone's course, installed by lab.sh
+    assert doctor.stdout.rstrip().endswith("Ready: everything the lessons need is installed.")
+
 
 def test_lab_sh_installs_the_torch_that_ci_binder_and_lesson_09s_message_name():
     def pin(path: str) -> str:

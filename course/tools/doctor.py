@@ -28,7 +28,7 @@ from course.requires import install_command
 DIST = "backprop-course"
 ROOT = Path(__file__).resolve().parents[2]
 WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
-GPU_TORCH = "for a GPU build see the README's section on lesson 09 on an NVIDIA GPU"
+GPU_TORCH = 'for a GPU build see the README, "Lesson 09 on an NVIDIA GPU"'
 REQUIRED = ("numpy", "matplotlib", "ipywidgets", "jupyterlab", "ipykernel")
 OK, MISSING, OLD, NOTE = "OK", "MISSING", "OLD", "NOTE"
 
