@@ -52,6 +52,7 @@ CHROMIUM_ARGS = [
 SERVER_START_S = 60
 RUN_ALL_S = 600  # one lesson's "Run All" on a loaded 2-core machine (nbval: 180 s per cell)
 REDRAW_S = 60
+SETTLE_MS = 250  # a slider has settled: kernel idle and its output unchanged this long
 UI_MS = 60_000
 
 try:
@@ -381,7 +382,7 @@ def _measure_slider(page, name: str) -> None:
 
     handle.scroll_into_view_if_needed()
     page.wait_for_function("() => !!window.__area.querySelector('img')", timeout=REDRAW_S * 1000)
-    page.evaluate(SETTLE, [400, REDRAW_S * 1000])
+    page.evaluate(SETTLE, [SETTLE_MS, REDRAW_S * 1000])
     key = (
         "ArrowRight"
         if slider["hi"] - slider["now"] >= slider["now"] - slider["lo"]
@@ -397,7 +398,7 @@ def _measure_slider(page, name: str) -> None:
         assert value() != before, f"{name}: the slider did not move from {before}"
         assert ms is not None, f"{name}: no new image {REDRAW_S} s after the key press"
         times.append(ms)
-        page.evaluate(SETTLE, [400, REDRAW_S * 1000])
+        page.evaluate(SETTLE, [SETTLE_MS, REDRAW_S * 1000])
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"browser_{Path(name).stem}.png"))
     problems = _problems(page, name)
