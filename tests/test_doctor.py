@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from importlib import metadata
 from pathlib import Path
 from types import SimpleNamespace
 
 from packaging.requirements import Requirement
 
+from course.requires import install_command
 from course.tools import doctor
-from course.tools.cli import main
+
+PY = doctor.python()  # the interpreter every printed fix installs into
 
 
 def _versions(**installed: str):
@@ -33,7 +36,7 @@ def test_requirements_come_from_the_installed_package_metadata():
 def test_missing_required_package_is_blocking_and_names_the_install_command():
     finding = doctor.package_finding("numpy", Requirement("numpy>=1.24"), _versions())
     assert finding.status == doctor.MISSING and finding.blocking
-    assert finding.fix == 'pip install "numpy>=1.24"'
+    assert finding.fix == f'{PY} -m pip install "numpy>=1.24"'
 
 
 def test_too_old_package_is_blocking_and_states_the_range_needed():
@@ -50,7 +53,7 @@ def test_installed_package_within_range_is_ok():
 def test_missing_optional_package_is_a_note_naming_who_needs_it():
     finding = doctor.package_finding("nbval", Requirement("nbval>=0.11"), _versions(), "teachers")
     assert finding.status == doctor.NOTE and not finding.blocking
-    assert "teachers" in finding.detail and finding.fix == 'pip install "nbval>=0.11"'
+    assert "teachers" in finding.detail and finding.fix == f'{PY} -m pip install "nbval>=0.11"'
 
 
 def test_old_python_is_blocking():
@@ -72,10 +75,23 @@ def test_widgets_extension_ok_when_its_package_json_is_on_the_path(tmp_path: Pat
     assert finding.status == doctor.OK and str(tmp_path) in finding.detail
 
 
-def test_missing_torch_is_optional_and_points_at_the_cpu_index():
+def test_missing_torch_blocks_because_lesson_09_needs_it_and_the_fix_is_lesson_09s():
     (finding,) = doctor.torch_findings(Requirement("torch>=2.3"), _versions(), import_torch=False)
-    assert finding.status == doctor.NOTE and not finding.blocking
-    assert "https://download.pytorch.org/whl/cpu" in finding.fix
+    assert finding.status == doctor.MISSING and finding.blocking
+    assert "lesson 09 needs it" in finding.detail
+    assert finding.fix.startswith(install_command("torch"))  # what require("torch") prints
+
+
+def test_every_install_command_names_this_python_never_a_bare_pip(tmp_path: Path):
+    findings = [
+        doctor.course_finding(_versions()),
+        doctor.package_finding("numpy", Requirement("numpy>=1.24"), _versions()),
+        doctor.widgets_extension_finding(_versions(), [tmp_path]),
+        *doctor.torch_findings(Requirement("torch>=2.3"), _versions(), import_torch=False),
+    ]
+    for finding in findings:
+        assert f"{PY} -m pip install" in finding.fix, finding
+        assert not re.search(r"(?<!-m )\bpip3? install", finding.fix), finding
 
 
 def _fake_torch(cuda_devices: list[str], cuda_version: str | None, mps: bool = False):
@@ -118,8 +134,8 @@ def test_report_ends_with_what_to_fix_when_something_blocks():
     assert text.endswith("Not ready: fix matplotlib (the commands are above).")
 
 
-def test_course_doctor_command_reports_every_piece_and_exits_0_here(capsys):
-    assert main(["doctor", "--no-torch"]) == 0
+def test_course_doctor_reports_every_piece_and_exits_0_here(capsys):
+    assert doctor.run(SimpleNamespace(no_torch=True)) == 0
     out = capsys.readouterr().out
     for name in (
         "Python",
@@ -128,6 +144,7 @@ def test_course_doctor_command_reports_every_piece_and_exits_0_here(capsys):
         "matplotlib",
         "ipywidgets",
         "jupyterlab",
+        "ipykernel",
         "widgets extension",
         "torch",
         "GPU",
@@ -135,3 +152,18 @@ def test_course_doctor_command_reports_every_piece_and_exits_0_here(capsys):
     ):
         assert f" {name} " in out, name
     assert out.rstrip().endswith("Ready: everything the lessons need is installed.")
+
+
+def test_course_doctor_says_not_ready_and_exits_1_without_torch(monkeypatch, capsys):
+    real = doctor.metadata.version
+
+    def without_torch(name: str) -> str:
+        if name == "torch":
+            raise doctor.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(doctor.metadata, "version", without_torch)
+    assert doctor.run(SimpleNamespace(no_torch=True)) == 1
+    out = capsys.readouterr().out
+    assert f"fix: {install_command('torch')}" in out
+    assert out.rstrip().endswith("Not ready: fix torch (the commands are above).")

@@ -1,14 +1,18 @@
 """``course doctor``: check this machine's setup and say, in plain words, what is missing.
 
 One line per piece the course needs: Python, the course package and its notebooks, numpy,
-matplotlib, ipywidgets, JupyterLab and its widgets extension, torch (and a GPU, if any) and
-nbval for teachers. Each line reads OK, MISSING, OLD (installed but older than the course
-needs) or NOTE (an optional piece is absent), followed by the command that fixes it. The
-version ranges are the course package's own requirements, so they never disagree with it.
+matplotlib, ipywidgets, JupyterLab and its widgets extension, ipykernel, torch (lesson 09) and a
+GPU if any, and nbval for teachers. Each line reads OK, MISSING, OLD (installed but older than
+the course needs) or NOTE (an optional piece is absent), followed by the command that fixes it;
+the verdict is "Not ready" while anything a lesson needs is MISSING or OLD. Every install
+command names the Python this command runs in (``<python> -m pip install ...``), so it installs
+where the course runs even when no virtual environment is active. The version ranges are the
+course package's own requirements, so they never disagree with it.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +23,13 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from course.requires import install_command
+
 DIST = "backprop-course"
 ROOT = Path(__file__).resolve().parents[2]
 WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
-CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
-GPU_TORCH = "for a GPU build, pick your platform at https://pytorch.org/get-started/locally/"
-REQUIRED = ("numpy", "matplotlib", "ipywidgets", "jupyterlab")
+GPU_TORCH = 'for a GPU build see the README, "Lesson 09 on an NVIDIA GPU"'
+REQUIRED = ("numpy", "matplotlib", "ipywidgets", "jupyterlab", "ipykernel")
 OK, MISSING, OLD, NOTE = "OK", "MISSING", "OLD", "NOTE"
 
 VersionOf = Callable[[str], str]
@@ -112,9 +117,15 @@ def _satisfies(version: str, req: Requirement | None) -> bool:
         return False
 
 
+def python() -> str:
+    """This interpreter, quoted for a shell: the Python every fix installs into."""
+    return shlex.quote(sys.executable)
+
+
 def _install_command(name: str, req: Requirement | None) -> str:
     spec = str(req.specifier) if req else ""
-    return f'pip install "{name}{spec}"' if spec else f"pip install {name}"
+    target = f'"{name}{spec}"' if spec else name
+    return f"{python()} -m pip install {target}"
 
 
 def python_finding(req: Requirement | None, version: str | None = None) -> Finding:
@@ -138,7 +149,7 @@ def course_finding(version_of: VersionOf) -> Finding:
             "course",
             MISSING,
             "the course package is not installed",
-            "from a clone of the repository: pip install -e .",
+            f"from a clone of the repository: {python()} -m pip install -e .",
         )
     return Finding("course", OK, f"{DIST} {version} ({ROOT})")
 
@@ -185,7 +196,10 @@ def labextension_dirs() -> list[Path]:
 def widgets_extension_finding(version_of: VersionOf, extension_dirs: list[Path]) -> Finding:
     """Sliders draw only when JupyterLab has the widgets extension (package jupyterlab_widgets)."""
     name = "widgets extension"
-    fix = 'pip install "ipywidgets>=8,<9" (it brings jupyterlab_widgets), then restart JupyterLab'
+    fix = (
+        f'{python()} -m pip install "ipywidgets>=8,<9" (it brings jupyterlab_widgets), '
+        "then restart JupyterLab"
+    )
     try:
         version = version_of("jupyterlab_widgets")
     except metadata.PackageNotFoundError:
@@ -207,17 +221,22 @@ def widgets_extension_finding(version_of: VersionOf, extension_dirs: list[Path])
 def torch_findings(
     req: Requirement | None, version_of: VersionOf, import_torch: bool = True
 ) -> list[Finding]:
-    """torch (optional: lesson 09 and the autograd cross-checks) and the device it can use."""
-    torch_line = package_finding("torch", req, version_of, "lesson 09 and the autograd checks")
+    """torch (lesson 09 needs it) and the device it can use.
+
+    The fix is the command lesson 09's first cell prints (``course.requires``): the CPU build
+    CI tests; the README's GPU section replaces it with a CUDA build.
+    """
+    fix = f"{install_command('torch')}  ({GPU_TORCH})"
+    torch_line = package_finding("torch", req, version_of)
     if torch_line.status != OK:
-        fix = f"{CPU_TORCH}  ({GPU_TORCH})"
-        return [Finding(torch_line.name, torch_line.status, torch_line.detail, fix)]
+        detail = f"{torch_line.detail}: lesson 09 needs it"
+        return [Finding(torch_line.name, torch_line.status, detail, fix)]
     if not import_torch:
         return [torch_line, Finding("GPU", NOTE, "not checked (--no-torch)")]
     try:
         import torch
     except Exception as exc:  # a broken install raises all sorts: report it, never crash
-        return [Finding("torch", MISSING, f"installed but fails to import: {exc}", CPU_TORCH)]
+        return [Finding("torch", MISSING, f"installed but fails to import: {exc}", fix)]
     return [torch_line, device_finding(torch)]
 
 
