@@ -292,6 +292,10 @@ EXERCISES = [
             "left out the biases: a layer's gradients are dW and db together":
                 lambda grads: {n.rsplit(".", 1)[0]: float(np.linalg.norm(g))
                                for n, g in grads.items() if n.endswith(".W")},
+            "kept only the last parameter of each layer (dict[layer] = norm(g) overwrites W's "
+            "norm with b's): add up the squares of all of a layer's entries first":
+                lambda grads: {n.rsplit(".", 1)[0]: float(np.linalg.norm(g))
+                               for n, g in grads.items()},
             "forgot the square root: that is the sum of squares, not the norm":
                 lambda grads: _per_layer(grads, lambda gs: sum(np.sum(g ** 2) for g in gs)),
             "split the name at the first dot; the layer is everything before the LAST dot "
@@ -341,6 +345,8 @@ EXERCISES = [
                 lambda a: float(np.mean(np.any(a <= 0, axis=0))),
             "tested a < 0: a ReLU never outputs a negative number; a dead unit outputs exactly 0":
                 lambda a: float(np.mean(np.all(a < 0, axis=0))),
+            "returned the number of dead units; the fraction divides it by the number of units":
+                lambda a: int(np.sum(np.all(a <= 0, axis=0))),
         },
     ),
     Exercise(

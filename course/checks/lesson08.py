@@ -167,6 +167,10 @@ EXERCISES = [
                                lambda p, ig: 2 * sum(p) - (0 if ig else p[0])),
             "ignored input_grad: with input_grad=False the first layer's dL/dx is not computed":
                 _madds_mistake(lambda n, a, b: n * a * b, lambda p, ig: 2 * sum(p)),
+            "skipped the first layer's dL/dx when input_grad=True; it is skipped when "
+            "input_grad is False":
+                _madds_mistake(lambda n, a, b: n * a * b,
+                               lambda p, ig: 2 * sum(p) - (p[0] if ig else 0)),
             "skipped the last layer's dL/dx; the one nobody needs is the first layer's (the "
             "gradient for the data)":
                 _madds_mistake(lambda n, a, b: n * a * b,
