@@ -1,52 +1,78 @@
-"""The numbers lesson 07 states about its broken runs, computed with course.clinic."""
+"""The numbers lesson 07 states about its broken runs, computed with course.clinic and
+course.mystery."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from course.clinic import BY_KEY, overfit_tiny_batch, raw_data
+from course.checks.lesson07 import MYSTERY_A, MYSTERY_B
+from course.clinic import BY_KEY, NaiveCrossEntropy, overfit_tiny_batch
 from course.diagnostics import saturated_fractions
+from course.losses import SoftmaxCrossEntropy
 from course.mlp import MLP
+from course.mystery import BROKEN, HEALTHY, mystery, train_recipe, trains
 
 
-def test_run_1_barely_moves_its_weights_and_run_2_moves_them_but_sits_at_ln_3():
-    low, saturated = BY_KEY["lr_too_low"].run(False), BY_KEY["saturated"].run(False)
+def _recipe(key, **change):
+    return train_recipe({**HEALTHY, **BROKEN[key], **change})
 
-    def moved(o):
-        after = o.net.parameters()
-        return max(np.linalg.norm(after[k] - w) / np.linalg.norm(w)
-                   for k, w in o.before.items() if w.ndim == 2)
 
-    assert moved(low) < 0.01 < moved(saturated)
-    assert abs(np.mean(saturated.history.loss[-20:]) - np.log(3)) < 0.02
-    first_tanh = saturated_fractions(MLP([2, 32, 32, 3], activation="tanh"), raw_data()[0])
+def test_three_flat_runs_are_told_apart_by_update_ratios_and_saturation():
+    low, saturated, orphaned = (_recipe(k) for k in ("lr_too_low", "saturated",
+                                                     "orphaned_optimizer"))
+    for o in (low, saturated, orphaned):
+        loss = np.asarray(o.history.loss)
+        assert abs(loss[100:120].mean() - loss[-20:].mean()) < 0.03 and loss[-20:].mean() > 1.05
+    assert 1e-5 < np.median(low.history.update_ratios["0.W"]) < 1e-4
+    assert max(saturated.history.update_ratios["0.W"][:30]) > 1e-3
+    assert max(orphaned.history.update_ratios["0.W"]) == 0.0
+    first_tanh = saturated_fractions(MLP([2, 32, 32, 3], activation="tanh"), saturated.x)
     assert first_tanh["1 Tanh"] > 0.9
 
 
-def test_mystery_a_grows_by_orders_of_magnitude_for_eight_steps_and_log_zero_is_nan_at_once():
-    a = BY_KEY["lr_too_high"].run(False)
-    assert a.history.diverged_at == 9 and a.history.loss[-1] > 1e50
+def test_lr_too_high_diverges_at_step_9_and_the_n_0_9_start_at_step_1_with_logits_over_709():
+    assert BY_KEY["lr_too_high"].run(False).history.diverged_at == 9
     assert BY_KEY["log_of_zero"].run(False).history.diverged_at == 1
+    from course.clinic import clinic_data
+
+    logits = MLP([2, 32, 32, 3], activation="relu", init=("normal", 3.0)).forward(clinic_data()[0])
+    assert logits.max() > 709
 
 
-def test_orphaned_optimizer_freezes_every_parameter_and_skipped_backward_one_layer():
-    orphaned = BY_KEY["orphaned_optimizer"].run(False)
-    after = orphaned.net.parameters()
-    assert all(np.array_equal(w, after[k]) for k, w in orphaned.before.items())
+def test_naive_softmax_gives_nan_for_overflow_and_inf_for_log_of_zero():
+    naive, stable = NaiveCrossEntropy(), SoftmaxCrossEntropy()
+    assert np.isnan(naive.forward(np.array([[800.0, 0, 0]]), np.array([0])))
+    assert np.isinf(naive.forward(np.array([[-400.0, 400, 0]]), np.array([0])))
+    assert stable.forward(np.array([[-400.0, 400, 0]]), np.array([0])) == 800.0
+
+
+def test_skipped_backward_has_one_zero_layer_while_the_loss_falls():
     skipped = BY_KEY["skipped_backward"].run(False)
     assert set(skipped.history.grad_norms["2"]) == {0.0}
-    assert skipped.history.loss[-1] < 0.5 * skipped.history.loss[0]
+    assert np.mean(skipped.history.loss[-20:]) < 0.5 * skipped.history.loss[0]
 
 
-def test_mystery_b_first_layer_gradient_is_below_1e_9_of_the_last():
+def test_vanishing_first_layer_gradient_is_below_1e_9_of_the_last():
     first = [v[0] for v in BY_KEY["vanishing"].run(False).history.grad_norms.values()]
     assert first[0] < 1e-9 * first[-1]
 
 
-def test_tiny_batches_jump_and_accumulated_gradients_grow_over_50x():
-    tiny = np.asarray(BY_KEY["tiny_batches"].run(False).history.loss[-100:])
-    fixed = np.asarray(BY_KEY["tiny_batches"].run(True).history.loss[-100:])
-    assert np.mean(np.abs(np.diff(tiny))) > 10 * np.mean(np.abs(np.diff(fixed)))
+def test_batch_noise_floor_and_one_change_at_a_time():
+    def jumps(o):
+        loss = np.asarray(o.history.loss[-100:])
+        return np.mean(np.abs(np.diff(loss))), loss.mean()
+
+    floor2 = jumps(_recipe("tiny_batches", lr=1e-12))[0]
+    floor64 = jumps(_recipe("tiny_batches", lr=1e-12, batch_size=64))[0]
+    broken = jumps(_recipe("tiny_batches"))
+    batch_changed = jumps(_recipe("tiny_batches", batch_size=64))
+    lr_changed = jumps(_recipe("tiny_batches", lr=0.05))
+    assert 0.3 < floor2 < 0.6 and floor64 < 0.1 and broken[0] > floor2
+    assert batch_changed[0] < 0.1 and batch_changed[1] < 0.2
+    assert 0.5 * floor2 < lr_changed[0] < broken[0] and lr_changed[1] > 2 * batch_changed[1]
+
+
+def test_accumulated_gradients_grow_over_50x():
     g = BY_KEY["accumulation"].run(False).history.grad_norm
     assert g[-1] > 50 * g[0]
 
@@ -60,3 +86,13 @@ def test_overfitting_8_examples_separates_a_correct_network_from_a_broken_backwa
         return net
 
     assert overfit_tiny_batch(broken) > 1.0
+
+
+def test_the_two_mysteries_are_broken_and_their_reference_diagnoses_heal_them():
+    a, b = mystery(MYSTERY_A), mystery(MYSTERY_B)
+    assert not trains(a.outcome) and not trains(b.outcome)
+    assert a.heals("orphaned_optimizer", {"optimizer_after_move": True})
+    assert b.heals("accumulation", {"zero_grad": True})
+    after = a.outcome.net.parameters()
+    assert all(np.array_equal(w, after[k]) for k, w in a.outcome.before.items())
+    assert b.outcome.history.grad_norm[-1] > 10 * b.outcome.history.grad_norm[0]
