@@ -24,6 +24,7 @@ from course.layers import (
     Residual,
     Sigmoid,
     Tanh,
+    iter_layers,
 )
 
 EXAMPLES = settings(max_examples=200, deadline=None, derandomize=True, database=None)
@@ -241,3 +242,20 @@ def test_numerical_gradient_used_here_is_central_and_float64():
     x = np.array([0.3, -1.2])
     g = numerical_gradient(lambda: float(np.sum(np.sin(x))), x)
     assert relative_error(g, np.cos(x)) < PASS
+
+
+def test_batchnorm_eval_method_switches_to_running_statistics_as_its_error_advises():
+    bn = BatchNorm(2)
+    with pytest.raises(ValueError, match=r"call \.eval\(\) first"):
+        bn.forward(np.ones((1, 2)))
+    assert bn.eval() is bn and not bn.training
+    np.testing.assert_allclose(bn.forward(np.ones((1, 2))), np.ones((1, 2)) / np.sqrt(1 + 1e-5))
+    assert bn.train().training
+
+
+def test_iter_layers_opens_residual_blocks_input_side_first():
+    inner = [Linear(3, 3, rng=0), BatchNorm(3), ReLU()]
+    layers = [Linear(2, 3, rng=0), Residual(inner), Linear(3, 1, rng=0)]
+    assert list(iter_layers(layers)) == [layers[0], *inner, layers[2]]
+    assert list(iter_layers(layers, containers=True)) == [layers[0], layers[1], *inner, layers[2]]
+    assert list(iter_layers(inner[0])) == [inner[0]]
