@@ -111,48 +111,6 @@ def gradient_norms(norms: Mapping[str, Sequence[float]], ax=None,
     return ax
 
 
-def activation_histograms(activations: Sequence[np.ndarray], labels: Sequence[str] | None = None,
-                          ax=None, bins: int = 60, title: str = "activations"):
-    """Overlaid step histograms of several layers' activations (each any shape, flattened).
-
-    labels: one per array (default 'layer 1', 'layer 2', ...). Densities, so batch sizes compare.
-    """
-    ax = _axes(ax)
-    arrays = [np.asarray(a, dtype=np.float64).ravel() for a in activations]
-    arrays = [a[np.isfinite(a)] for a in arrays]
-    labels = list(labels) if labels is not None else [f"layer {i + 1}" for i in range(len(arrays))]
-    if len(labels) != len(arrays):
-        raise ValueError(f"labels has {len(labels)} entries for {len(arrays)} activation arrays")
-    nonempty = [a for a in arrays if a.size]
-    if nonempty:
-        edges = np.histogram_bin_edges(np.concatenate(nonempty), bins=bins)
-        for a, label in zip(arrays, labels):
-            if a.size:
-                ax.hist(a, bins=edges, density=True, histtype="step", lw=1.5, label=label)
-    ax.set(xlabel="activation value", ylabel="density", title=title)
-    if arrays:
-        ax.legend(fontsize="small")
-    return ax
-
-
-def activation_bands(activations: Sequence[np.ndarray], ax=None,
-                     title: str = "activation distribution per layer"):
-    """Median and 5-95 % / 25-75 % bands of each layer's activations against the layer number.
-
-    activations: one array per layer (any shape, flattened). Shows at a glance whether the signal
-    shrinks to zero, saturates or grows with depth.
-    """
-    ax = _axes(ax)
-    q = activation_quantiles(activations)
-    layers = np.arange(1, q.shape[0] + 1)
-    ax.fill_between(layers, q[:, 0], q[:, 4], alpha=0.2, color="C0", label="5-95 %")
-    ax.fill_between(layers, q[:, 1], q[:, 3], alpha=0.4, color="C0", label="25-75 %")
-    ax.plot(layers, q[:, 2], color="C0", lw=1.5, label="median")
-    ax.set(xlabel="layer (1 = nearest the input)", ylabel="activation", title=title)
-    ax.legend(fontsize="small")
-    return ax
-
-
 def activation_quantiles(activations: Sequence[np.ndarray]) -> np.ndarray:
     """(layers, 5): the 5, 25, 50, 75 and 95 % quantiles of each layer (NaN if none finite)."""
     out = np.full((len(activations), 5), np.nan)

@@ -18,7 +18,6 @@ from course.diagnostics import (
     saturated_fraction,
     saturated_fractions,
     snapshot,
-    step_update_ratios,
     update_to_weight,
 )
 from course.optim import SGD
@@ -127,23 +126,6 @@ def test_update_to_weight_ratio_is_the_step_over_the_weight_norm_for_matrices_on
     table = update_to_weight(before, params)
     assert table["parameter"] == ["0.W"]
     assert table["ratio"] == [pytest.approx(0.1 / 2.0)]
-
-
-def test_step_update_ratios_applies_one_step_with_the_stored_gradients():
-    class OneLayer:
-        def __init__(self):
-            self.W = np.full((2, 2), 4.0)
-
-        def parameters(self):
-            return {"0.W": self.W}
-
-        def gradients(self):
-            return {"0.W": np.ones((2, 2))}
-
-    net = OneLayer()
-    table = step_update_ratios(net, SGD(net.parameters(), lr=0.5))
-    assert table["ratio"] == [pytest.approx(0.5 / 4.0)]
-    assert np.all(net.W == 3.5)
 
 
 def test_update_to_weight_rejects_mismatched_snapshots():

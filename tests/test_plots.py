@@ -56,22 +56,7 @@ def test_decision_boundary_shades_the_class_the_predictor_gives_each_grid_point(
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1"]
 
 
-def test_activation_histograms_need_one_label_per_array():
-    with pytest.raises(ValueError, match="labels has 1 entries for 2"):
-        plots.activation_histograms([np.zeros(3), np.ones(3)], labels=["only one"])
-
-
-def test_activation_histograms_ignore_nonfinite_values():
-    ax = plots.activation_histograms([np.array([0.0, np.nan, 1.0]), np.array([np.inf])])
-    assert len(ax.patches) == 1
-
-
 def test_activation_quantiles_per_layer_and_nan_for_a_layer_without_finite_values():
     q = plots.activation_quantiles([np.arange(101.0), np.array([np.nan])])
     np.testing.assert_allclose(q[0], [5, 25, 50, 75, 95])
     assert np.all(np.isnan(q[1]))
-
-
-def test_activation_bands_draw_the_median_against_the_layer_number():
-    ax = plots.activation_bands([np.zeros(10), np.ones(10)])
-    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [0.0, 1.0])
