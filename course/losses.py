@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from course.backend import device, dtype_name, is_array, is_float, namespace
+from course.layers import sigmoid
 
 
 class Loss:
@@ -104,9 +105,8 @@ class BinaryCrossEntropy(Loss):
             raise ValueError("BinaryCrossEntropy(): targets must lie in [0, 1]")
         e = xp.exp(-xp.abs(logits))
         softplus = xp.where(logits > 0, logits, 0 * logits) + xp.log1p(e)
-        sigmoid = xp.where(logits >= 0, 1 / (1 + e), e / (1 + e))
         n = logits.shape[0]
-        self.cache = (sigmoid - y) / n
+        self.cache = (sigmoid(logits) - y) / n
         return xp.mean(softplus - y * logits)
 
     def backward(self):

@@ -5,15 +5,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mathcases import CASES, LOSS_CASES
 
 from course.autodiff import Dual, Value
 from course.gradcheck import PASS, relative_error
-from tests.mathcases import CASES
 
 
 def _points(case):
     lo, hi = case.domain
-    return st.floats(lo, hi, allow_nan=False).filter(lambda x: case.name != "relu" or abs(x) > 1e-3)
+    return st.floats(lo, hi, allow_nan=False).filter(
+        lambda x: case.name not in ("relu", "leaky_relu") or abs(x) > 1e-3)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -46,6 +47,22 @@ def test_value_matches_torch_autograd(case):
         t = torch.tensor(float(x), dtype=torch.float64, requires_grad=True)
         case.torch(t).backward()
         assert relative_error(v.grad, t.grad.item()) <= PASS
+
+
+@pytest.mark.parametrize("case", LOSS_CASES, ids=lambda c: c.name)
+def test_scalar_losses_give_the_course_losses_value_and_delta(case):
+    from course import losses
+
+    pred, target = case.make(np.random.default_rng(4))
+    values = [[Value(float(z)) for z in row] if pred.ndim == 2 else Value(float(row))
+              for row in pred]
+    loss = case.scalar(values, target.tolist())
+    loss.backward()
+    course_loss = getattr(losses, case.course)()
+    assert math.isclose(loss.data, float(course_loss.forward(pred, target)), rel_tol=1e-12)
+    grads = np.array([[v.grad for v in row] if pred.ndim == 2 else row.grad for row in values])
+    assert relative_error(grads, course_loss.backward()) <= PASS
+    assert math.isclose(loss.data, case.numpy(pred, target), rel_tol=1e-12)
 
 
 def _expr(a, b, c):

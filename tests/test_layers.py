@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from mathcases import BY_NAME
+from mathcases import CASES
 
 from course.gradcheck import PASS, check_gradients, numerical_gradient, relative_error
 from course.layers import (
@@ -71,13 +71,32 @@ def test_activation_backward_matches_central_differences(cls, data, n, d):
     assert_backward_matches_differences(cls(), data.draw(matrix(n, d)))
 
 
-@pytest.mark.parametrize(("cls", "case"), [(Sigmoid, "sigmoid"), (Tanh, "tanh"), (ReLU, "relu")])
-def test_activations_agree_with_the_shared_math_cases_used_by_the_scalar_engine(cls, case):
-    c = BY_NAME[case]
+LAYER_CASES = [c for c in CASES if c.layer is not None]
+
+
+def test_every_activation_layer_has_a_shared_math_case():
+    assert {c.layer for c in LAYER_CASES} == {cls.__name__ for cls in ACTIVATIONS}
+
+
+@pytest.mark.parametrize("c", LAYER_CASES, ids=lambda c: c.name)
+def test_activations_agree_with_the_shared_math_cases_used_by_the_scalar_engine(c):
     z = np.linspace(*c.domain, 41).reshape(1, -1) + 0.005
-    layer = cls()
+    layer = {cls.__name__: cls for cls in ACTIVATIONS}[c.layer]()
     np.testing.assert_allclose(layer.forward(z), c.numpy(z), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(layer.backward(np.ones_like(z)), c.derivative(z),
+                               rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("c", LAYER_CASES, ids=lambda c: c.name)
+def test_activation_layers_match_torch_autograd_on_the_shared_cases(c):
+    torch = pytest.importorskip("torch")
+    z = np.linspace(*c.domain, 41).reshape(1, -1) + 0.005
+    layer = {cls.__name__: cls for cls in ACTIVATIONS}[c.layer]()
+    t = torch.tensor(z, requires_grad=True)
+    out = c.torch(t)
+    out.backward(torch.ones_like(out))
+    np.testing.assert_allclose(layer.forward(z), out.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(layer.backward(np.ones_like(z)), t.grad.numpy(),
                                rtol=1e-12, atol=1e-15)
 
 
