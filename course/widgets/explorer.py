@@ -42,6 +42,8 @@ ACTIVATION_LABELS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
 NORM_LABELS = {"none": None, "layernorm": "layernorm", "batchnorm": "batchnorm"}
 LR_EXPONENT_STEP = 0.25
 WIDTH_PX = 680
+LEFT_PX = 100
+YLABEL_PX = 88
 PANEL_HEIGHT_PX = 235
 CACHE_SIZE = 128
 STREAM_REDRAW_S = 0.1
@@ -199,10 +201,12 @@ class Explorer:
         self.figure = new_figure(width, PANEL_HEIGHT_PX * rows, self.dpi)
         top_px, bottom_px = 28, 48
         height = PANEL_HEIGHT_PX * rows
-        self.figure.subplots_adjust(left=70 / width, right=1 - 12 / width,
+        axes_px = (width - LEFT_PX - 12 - (cols - 1) * LEFT_PX) / cols
+        self.figure.subplots_adjust(left=LEFT_PX / width, right=1 - 12 / width,
                                     bottom=bottom_px / height, top=1 - top_px / height,
-                                    wspace=0.42, hspace=(top_px + bottom_px + 10) / (
+                                    wspace=LEFT_PX / axes_px, hspace=(top_px + bottom_px + 10) / (
                                         PANEL_HEIGHT_PX - top_px - bottom_px))
+        self._ylabel_x = -YLABEL_PX / axes_px
         grid = self.figure.add_gridspec(rows, cols)
         axes = [self.figure.add_subplot(grid[k // cols, k % cols]) for k in range(n)]
         self.axes = dict(zip(self.views, axes))
@@ -231,7 +235,7 @@ class Explorer:
         for ax in self.axes.values():
             ax.set_title(ax.get_title(), y=1.0)
             ax.xaxis.set_label_coords(0.5, -0.14)
-            ax.yaxis.set_label_coords(-0.3, 0.5)
+            ax.yaxis.set_label_coords(self._ylabel_x, 0.5)
             fixed += [ax.title, ax.xaxis.label, ax.yaxis.label]
             ax.set_visible(False)
         canvas.draw()
