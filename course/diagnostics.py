@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from course.backend import copy, sum_of_squares, to_numpy
+from course.layers import ReLU, Sigmoid, Tanh
 from course.table import format_table
 
 SATURATION_TOL = 0.01
-BOUNDS = {"Sigmoid": (0.0, 1.0), "Tanh": (-1.0, 1.0)}
+BOUNDS = {Sigmoid: (0.0, 1.0), Tanh: (-1.0, 1.0)}
 
 
 @dataclass
@@ -102,8 +103,8 @@ def _require_2d(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} must be activations of shape (n, d), got shape {a.shape}")
 
 
-def layer_outputs(net, x) -> list[tuple[str, object]]:
-    """Run x (n, d_in) through ``net.layers`` one by one; [(name, output (n, d))] per layer.
+def layer_outputs(net, x) -> list[tuple[str, object, object]]:
+    """Run x (n, d_in) through ``net.layers`` one by one; [(name, layer, output (n, d))].
 
     Names are '<index> <LayerClass>', e.g. '1 ReLU'. The layers' caches are refreshed as by a
     forward pass of the whole network.
@@ -113,7 +114,7 @@ def layer_outputs(net, x) -> list[tuple[str, object]]:
     with np.errstate(all="ignore"):
         for i, layer in enumerate(net.layers):
             h = layer.forward(h)
-            outputs.append((f"{i} {type(layer).__name__}", h))
+            outputs.append((f"{i} {type(layer).__name__}", layer, h))
     return outputs
 
 
@@ -122,11 +123,11 @@ def activation_stats(net, x, tol: float = SATURATION_TOL) -> LayerTable:
     applies the dead-unit fraction (ReLU) or the saturated fraction (Sigmoid, Tanh, within tol).
     """
     rows = []
-    for name, out in layer_outputs(net, x):
+    for name, layer, out in layer_outputs(net, x):
         a = to_numpy(out, "float64")
-        kind = name.split(" ", 1)[1]
-        dead = dead_fraction(a) if kind == "ReLU" else None
-        saturated = saturated_fraction(a, *BOUNDS[kind], tol) if kind in BOUNDS else None
+        dead = dead_fraction(a) if isinstance(layer, ReLU) else None
+        bounds = next((b for cls, b in BOUNDS.items() if isinstance(layer, cls)), None)
+        saturated = saturated_fraction(a, *bounds, tol) if bounds else None
         rows.append([name, float(a.mean()), float(a.std()), dead, saturated])
     return LayerTable("activations", ["layer", "mean", "std", "dead", "saturated"], rows)
 

@@ -1,13 +1,14 @@
 """Diagnostics find what was planted: dead ReLUs, saturated sigmoid/tanh units, gradient norms per
 layer, update-to-weight ratios.
 
-Layers here are minimal stand-ins with the stack's forward protocol; the diagnostics look only at
-``net.layers``, each layer's ``forward`` and its class name.
+The networks here are bare lists of course layers with planted weights; the diagnostics look
+only at ``net.layers`` and each layer's ``forward``.
 """
 
 import numpy as np
 import pytest
 
+from course import layers
 from course.diagnostics import (
     LayerTable,
     activation_stats,
@@ -20,30 +21,16 @@ from course.diagnostics import (
     snapshot,
     update_to_weight,
 )
+from course.layers import ReLU, Sigmoid, Tanh
 from course.optim import SGD
 
 
-class Linear:
-    def __init__(self, W, b):
-        self.W, self.b = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)
-
-    def forward(self, x):
-        return x @ self.W + self.b
-
-
-class ReLU:
-    def forward(self, z):
-        return np.maximum(z, 0.0)
-
-
-class Sigmoid:
-    def forward(self, z):
-        return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-class Tanh:
-    def forward(self, z):
-        return np.tanh(z)
+def Linear(W, b):
+    """A course Linear layer with the given W (d_in, d_out) and b (d_out,)."""
+    W, b = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    layer = layers.Linear(*W.shape)
+    layer.params["W"], layer.params["b"] = W, b
+    return layer
 
 
 class Net:
