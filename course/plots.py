@@ -120,7 +120,7 @@ def far_curves(norms: Mapping[str, Sequence[float]],
 
 def gradient_norms(norms: Mapping[str, Sequence[float]], ax=None,
                    title: str = "gradient norm per layer",
-                   ylabel: str = r"$\|\partial L/\partial W\|$", separate: bool = True):
+                   ylabel: str = r"$\|\partial L/\partial W\|$", separate: bool = False):
     """Per-layer gradient norms on a log axis: name -> one norm per layer (layer 1 = input side).
 
     Zero, NaN or inf norms are left out of the line (a log axis cannot show them). Labels show

@@ -74,11 +74,13 @@ def test_a_curve_far_below_the_others_gets_its_own_panel_and_the_rest_keep_their
     norms = {"broken": 10.0 ** (-2.0 * depth), "a": 1.0 + 0.01 * depth, "b": 2.0 / depth,
              "c": np.full(30, 0.5)}
     assert plots.far_curves(norms) == ["broken"]
-    ax = plots.gradient_norms(norms)
+    assert len(plots.gradient_norms(norms).figure.axes) == 1
+    ax = plots.gradient_norms(norms, separate=True)
     far, main = ax.figure.axes
     assert main is ax and [line.get_label() for line in far.get_lines()] == ["broken"]
     assert [line.get_label() for line in ax.get_lines()] == ["a", "b", "c"]
     assert ax.get_ylim()[0] > 1e-3
     assert plots.far_curves({"x": [1.0], "y": [1e-30]}) == []
     _, given = plt.subplots()
-    assert plots.gradient_norms(norms, ax=given) is given and len(given.get_lines()) == 4
+    assert plots.gradient_norms(norms, ax=given, separate=True) is given
+    assert len(given.get_lines()) == 4
