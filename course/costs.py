@@ -1,7 +1,7 @@
 """What backpropagation costs, measured: time of forward and backward passes, the price of
 finite differences, and the bytes of activations the forward pass keeps for the backward pass.
 
-Every timing in the course goes through :func:`timeit` (``time.perf_counter``, warm-up runs,
+Every benchmark-style timing in the course goes through :func:`timeit` (``time.perf_counter``, warm-up runs,
 then the median or the minimum of repeats; noisy on a shared machine: compare ratios, not single
 numbers). Memory is counted exactly, from the arrays in the layers' caches.
 """
@@ -9,8 +9,8 @@ numbers). Memory is counted exactly, from the arrays in the layers' caches.
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
+from time import perf_counter
 
 import numpy as np
 
@@ -59,11 +59,11 @@ def timeit(fn: Callable[[], object], repeats: int = 5, warmup: int = 1, stat: st
     for _ in range(repeats):
         if sync is not None:
             sync()
-        start = time.perf_counter()
+        start = perf_counter()
         fn()
         if sync is not None:
             sync()
-        times.append(time.perf_counter() - start)
+        times.append(perf_counter() - start)
     return statistics.median(times) if stat == "median" else min(times)
 
 
