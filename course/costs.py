@@ -1,9 +1,9 @@
 """What backpropagation costs, measured: time of forward and backward passes, the price of
 finite differences, and the bytes of activations the forward pass keeps for the backward pass.
 
-Every benchmark-style timing in the course goes through :func:`timeit` (``time.perf_counter``, warm-up runs,
-then the median or the minimum of repeats; noisy on a shared machine: compare ratios, not single
-numbers). Memory is counted exactly, from the arrays in the layers' caches.
+Every repeated timing in the course goes through :func:`timeit` (``time.perf_counter``, warm-up
+runs, then the median or the minimum of repeats; noisy on a shared machine: compare ratios, not
+single numbers). Memory is counted exactly, from the arrays in the layers' caches.
 """
 
 from __future__ import annotations
