@@ -7,6 +7,7 @@ each widget's ``value`` as the browser does. For every move it times
 
 - first image: until ``image.value`` holds a new PNG with the gradient and activation views
   updated (the training views greyed out unless the run was cached);
+- first training image: until the loss view first shows (part of) the new run's curve;
 - complete image: until the training run's loss curve and decision boundary are drawn too.
 
 Moves that revisit a setting are served from the cache, as for a learner dragging a slider back
@@ -43,19 +44,21 @@ def _next_value(widget, name: str, rng: np.random.Generator):
         return values[int(np.clip(k + rng.choice([-3, -1, 1, 3]), 0, len(values) - 1))]
     if name == "residual":
         return not widget.value
-    return widget.options[rng.integers(len(widget.options))]
+    values = [o[1] if isinstance(o, tuple) else o for o in widget.options]
+    return values[rng.integers(len(values))]
 
 
 async def measure(count: int, seed: int) -> dict[str, np.ndarray]:
     """Per move: ms to the first image, ms to the complete image, and whether it was cached."""
-    from course.explore import Explorer, Settings
+    from course.explore import Settings
+    from course.widgets import Explorer
 
     explorer = Explorer(Settings(depth=30, activation="sigmoid", init="small normal"))
     while explorer.pending is not None:
         await asyncio.sleep(0)
     rng = np.random.default_rng(seed)
     names = list(explorer.controls)
-    first, complete, cached = [], [], []
+    first, training, complete, cached = [], [], [], []
     while len(first) < count:
         name = names[rng.integers(len(names))]
         widget = explorer.controls[name]
@@ -69,10 +72,15 @@ async def measure(count: int, seed: int) -> dict[str, np.ndarray]:
             raise RuntimeError(f"moving {name} to {value!r} did not redraw the image")
         first.append(1000 * (time.perf_counter() - start))
         cached.append(explorer.pending is None)
+        shown = explorer.image.value
+        while explorer.pending is not None and explorer.image.value is shown:
+            await asyncio.sleep(0)
+        training.append(1000 * (time.perf_counter() - start))
         while explorer.pending is not None:
             await asyncio.sleep(0)
         complete.append(1000 * (time.perf_counter() - start))
-    return {"first": np.array(first), "complete": np.array(complete), "cached": np.array(cached)}
+    return {"first": np.array(first), "training": np.array(training),
+            "complete": np.array(complete), "cached": np.array(cached)}
 
 
 def _row(label: str, t: np.ndarray) -> str:
@@ -89,6 +97,8 @@ def main(argv=None) -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}; {args.moves} moves, seed {args.seed}")
     print(_row("first image, all moves", r["first"]))
+    if (~r["cached"]).any():
+        print(_row("first training image, new runs", r["training"][~r["cached"]]))
     print(_row("complete image, all moves", r["complete"]))
     if (~r["cached"]).any():
         print(_row("complete image, new runs", r["complete"][~r["cached"]]))

@@ -2,6 +2,49 @@
 
 The package stays light on import (no torch, no matplotlib): each concept lives in its own
 module, imported where it is used, e.g. ``from course.gradcheck import check_gradients``.
+One implementation of each formula per representation (scalar ``Value``, array); the lesson
+experiments reuse the library instead of re-deriving it.
+
+Where everything lives (module -> lesson -> what it holds):
+
+====================  ======  ==============================================================
+module                lesson  what it holds
+====================  ======  ==============================================================
+neuron                01      one sigmoid neuron by hand (forward, backward); gradient descent
+                              on it over a data set (neuron_data, loss_and_grads, descend)
+autodiff              02      scalar reverse mode (Value) and forward mode (Dual); the scalar
+                              sigmoid
+autodiff_cost         02      forward vs reverse mode: passes counted, time measured
+graph                 02      drawing a Value's computational graph
+twolayer              03      the worked one-hidden-unit example; a vectorised TwoLayerNet
+data                  03-09   toy data sets (moons, spiral, ...), digits, train/test split
+layers                04      Linear, activations, Residual, LayerNorm, BatchNorm (forward +
+                              backward); the array sigmoid; iter_layers, the one layer walker
+losses                04      MSE, softmax and binary cross-entropy with their deltas
+mlp                   04      the MLP: a list of layers, forward, backward, parameters
+gradcheck             00-04   central differences, relative error, pass/suspicious thresholds
+initializers          04, 06  zeros, normal, Xavier, He
+optim                 05      SGD (momentum), Adam, AdamW; global-norm clipping
+train                 05      fit (the training loop, divergence reported), predict, accuracy
+plots                 03-06   loss curves, decision boundaries, per-layer gradient norms
+explore               05-06   the explorer's compute: gradient profile, Jacobian norms,
+                              training runs (streamed), one clipped step
+diagnostics           06-07   per-layer gradient norms, dead and saturated units,
+                              update-to-weight ratios
+clinic                07      broken training runs, one per symptom, with their fixes
+costs                 08      timeit (every timing), cache bytes, finite-difference cost
+checkpoint            08      gradient checkpointing: segments, recomputation, peak memory
+backend               04, 09  numpy or torch through the array API (the only such module)
+torch_bridge          09      the course MLP against torch.autograd; autograd.Function
+distributed           09      data parallel with torch.distributed
+table                 -       the plain-text table formatter behind every printed table
+widgets               00-06   ipywidgets wiring: tangent_slider (00), explore_learning_rate
+                              (01), the explorer (05-06); persistent figures
+checks                00-09   exercises: references, cases, planted mistakes; check()
+explore_neuron        01      (compatibility) re-exports course.neuron and the 01 slider
+cli, notebook, release, grade, lab, doctor, requires
+                      -       teacher and set-up commands (``python -m course ...``)
+====================  ======  ==============================================================
 """
 
 __version__ = "0.1.0"

@@ -27,7 +27,9 @@ def _number(name: str, x) -> float:
     return float(x)
 
 
-def _stable_sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
+    """The logistic function of a float, stable for any x (exp of a non-positive number only):
+    the scalar sigmoid of the course (``Value.sigmoid``, ``Dual.sigmoid``, ``course.neuron``)."""
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
@@ -104,7 +106,7 @@ class Value:
         return self._unary(t, "tanh", 1.0 - t * t)
 
     def sigmoid(self):
-        s = _stable_sigmoid(self.data)
+        s = sigmoid(self.data)
         return self._unary(s, "sigmoid", s * (1.0 - s))
 
     def relu(self):
@@ -216,7 +218,7 @@ class Dual:
         return Dual(t, (1.0 - t * t) * self.dot)
 
     def sigmoid(self):
-        s = _stable_sigmoid(self.val)
+        s = sigmoid(self.val)
         return Dual(s, s * (1.0 - s) * self.dot)
 
     def relu(self):

@@ -15,11 +15,12 @@ Works with any scalar engine whose numbers support ``+``, ``*`` and a ``.tanh()`
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from course.costs import timeit
 
 
 def ring(xs: Sequence):
@@ -99,12 +100,10 @@ class CostTable:
 
 def _best_time(run: Callable[..., GradientResult], args: tuple,
                repeats: int) -> tuple[float, GradientResult]:
-    best, result = np.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run(*args)
-        best = min(best, time.perf_counter() - start)
-    return best, result
+    """The fastest of ``repeats`` runs of ``run(*args)`` (course.costs.timeit) and its result."""
+    results = []
+    seconds = timeit(lambda: results.append(run(*args)), repeats, warmup=0, stat="min")
+    return seconds, results[-1]
 
 
 def measure_costs(dual: type, value: type, sizes: Sequence[int] = (1, 2, 4, 8, 16, 32, 64),

@@ -46,11 +46,31 @@ def is_float(a) -> bool:
     return dtype_name(a) in FLOATS
 
 
-def to_numpy(a) -> np.ndarray:
-    """A numpy array with the data of ``a`` (a torch tensor is detached and copied to the CPU)."""
+def device(a):
+    """The device ``a`` lives on ('cpu' for numpy, a torch.device for a tensor)."""
+    return array_api_compat.device(a)
+
+
+def copy(a):
+    """A copy of ``a`` of the same kind, dtype and device."""
+    return namespace(a).asarray(a, copy=True)
+
+
+def sum_of_squares(a) -> float:
+    """sum(a**2) of one array as a Python float (float64; a dot product for numpy)."""
+    if isinstance(a, np.ndarray):
+        flat = a.reshape(-1)
+        return float(flat @ flat)
+    xp = namespace(a)
+    return float(xp.sum(a * a))
+
+
+def to_numpy(a, dtype: str | None = None) -> np.ndarray:
+    """A numpy array with the data of ``a`` (a torch tensor is detached and copied to the CPU),
+    cast to ``dtype`` ('float64', ...) when given."""
     if is_torch(a):
-        return a.detach().cpu().numpy()
-    return np.asarray(a)
+        a = a.detach().cpu().numpy()
+    return np.asarray(a, dtype=dtype)
 
 
 def convert(a, xp: str = "numpy", device=None, dtype: str | None = None):

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from course.costs import cache_bytes, layer_caches, nbytes
-from course.layers import check_input
+from course.costs import cache_bytes, nbytes
+from course.layers import check_input, iter_layers
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,9 @@ def segments(n_layers: int, k: int) -> list[range]:
 
 
 def _drop_caches(layers) -> None:
-    for layer in layers:
+    """Forget the caches of ``layers`` and of every layer inside them (residual blocks too)."""
+    for layer in iter_layers(layers, containers=True):
         layer.cache = None
-        for inner in getattr(layer, "layers", ()):
-            inner.cache = None
 
 
 def checkpointed_forward(net, x, k: int):
@@ -62,7 +61,7 @@ def checkpointed_forward(net, x, k: int):
         checkpoints.append(h)
         for i in part:
             h = net.layers[i].forward(h)
-        _drop_caches(net.layers[i] for i in part)
+        _drop_caches([net.layers[i] for i in part])
     return h, checkpoints, parts
 
 
@@ -80,13 +79,14 @@ def checkpointed_backward(net, x, upstream_fn, k: int) -> CheckpointRun:
     peak, recomputed = saved, 0
     for part, h in zip(reversed(parts), reversed(checkpoints)):
         layers = [net.layers[i] for i in part]
-        buffers = [dict(layer.buffers) for layer in layers]
+        leaves = list(iter_layers(layers))
+        buffers = [dict(layer.buffers) for layer in leaves]
         for layer in layers:
             h = layer.forward(h)
-        for layer, kept in zip(layers, buffers):
+        for layer, kept in zip(leaves, buffers):
             layer.buffers = kept
         recomputed += len(layers)
-        held = [checkpoints, [layer.cache for layer in layer_caches(layers)]]
+        held = [checkpoints, [layer.cache for layer in leaves]]
         peak = max(peak, nbytes(held))
         for layer in reversed(layers):
             g = layer.backward(g)

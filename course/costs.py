@@ -1,21 +1,22 @@
 """What backpropagation costs, measured: time of forward and backward passes, the price of
 finite differences, and the bytes of activations the forward pass keeps for the backward pass.
 
-Timings are medians of repeated runs with ``time.perf_counter`` (noisy on a shared machine:
-compare ratios, not single numbers). Memory is counted exactly, from the arrays in the layers'
-caches.
+Every repeated timing in the course goes through :func:`timeit` (``time.perf_counter``, warm-up
+runs, then the median or the minimum of repeats; noisy on a shared machine: compare ratios, not
+single numbers). Memory is counted exactly, from the arrays in the layers' caches.
 """
 
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
+from time import perf_counter
 
 import numpy as np
 
 from course.backend import is_array
 from course.gradcheck import numerical_gradient
+from course.layers import iter_layers
 
 
 def nbytes(obj, seen: set | None = None) -> int:
@@ -35,35 +36,40 @@ def nbytes(obj, seen: set | None = None) -> int:
     return 0
 
 
-def layer_caches(layers) -> list:
-    """Every leaf layer in ``layers`` (residual blocks opened), input side first."""
-    out = []
-    for layer in layers:
-        inner = getattr(layer, "layers", None)
-        out.extend(layer_caches(inner) if inner is not None else [layer])
-    return out
-
-
 def cache_bytes(net_or_layers) -> int:
     """Bytes of activations kept for the backward pass right now: the sum over every layer of
     the arrays in its ``cache`` (its input x for a Linear layer, its output or mask for an
     activation, xhat and 1/std for a normalisation), each array counted once."""
-    layers = getattr(net_or_layers, "layers", net_or_layers)
-    return nbytes([layer.cache for layer in layer_caches(layers)])
+    return nbytes([layer.cache for layer in iter_layers(net_or_layers)])
 
 
-def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats!r}")
+def timeit(fn: Callable[[], object], repeats: int = 5, warmup: int = 1, stat: str = "median",
+           sync: Callable[[], object] | None = None) -> float:
+    """Wall-clock seconds of ``fn()``: ``warmup`` untimed runs, then the median (stat="median")
+    or the fastest (stat="min": on a shared machine others only ever slow a run down) of
+    ``repeats`` timed runs. sync: called before starting and before stopping the clock (e.g.
+    torch.cuda.synchronize, so queued GPU work is counted)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be >= 1 (an integer), got {repeats!r}")
+    if stat not in ("median", "min"):
+        raise ValueError(f"stat must be 'median' or 'min', got {stat!r}")
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        if sync is not None:
+            sync()
+        start = perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        if sync is not None:
+            sync()
+        times.append(perf_counter() - start)
+    return statistics.median(times) if stat == "median" else min(times)
+
+
+def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+    """``timeit(fn, repeats, warmup)``: the median, under the name lesson 08 imports."""
+    return timeit(fn, repeats, warmup)
 
 
 def forward_backward_times(net, loss_fn, x, y, repeats: int = 5) -> tuple[float, float]:
@@ -76,9 +82,9 @@ def forward_backward_times(net, loss_fn, x, y, repeats: int = 5) -> tuple[float,
         net.backward(loss_fn.backward())
 
     forward()
-    t_forward = median_time(forward, repeats)
+    t_forward = timeit(forward, repeats)
     forward()
-    t_backward = median_time(backward, repeats)
+    t_backward = timeit(backward, repeats)
     return t_forward, t_backward
 
 
@@ -100,14 +106,13 @@ def finite_difference_times(net, loss_fn, x, y, max_params: int | None = None,
     def loss():
         return float(loss_fn.forward(net.forward(x), y))
 
-    start = time.perf_counter()
-    numerical_gradient(loss, sample)
-    fd = (time.perf_counter() - start) * n_params / sample.size
+    fd = timeit(lambda: numerical_gradient(loss, sample), repeats=1, warmup=0) * (
+        n_params / sample.size)
 
     def backprop():
         loss_fn.forward(net.forward(x), y)
         net.backward(loss_fn.backward())
 
-    bp = median_time(backprop, repeats)
+    bp = timeit(backprop, repeats)
     return {"params": n_params, "forward_passes": 2 * n_params, "fd_seconds": fd,
             "backprop_seconds": bp, "ratio": fd / bp}

@@ -13,13 +13,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import array_api_compat
 import numpy as np
 
-from course.optim import _copy, _sum_of_squares
+from course.backend import copy, sum_of_squares, to_numpy
+from course.layers import ReLU, Sigmoid, Tanh
+from course.table import format_table
 
 SATURATION_TOL = 0.01
-BOUNDS = {"Sigmoid": (0.0, 1.0), "Tanh": (-1.0, 1.0)}
+BOUNDS = {Sigmoid: (0.0, 1.0), Tanh: (-1.0, 1.0)}
 
 
 @dataclass
@@ -40,13 +41,8 @@ class LayerTable:
         return len(self.rows)
 
     def __repr__(self) -> str:
-        cells = [self.columns] + [[_fmt(v) for v in row] for row in self.rows]
-        widths = [max(len(r[k]) for r in cells) for k in range(len(self.columns))]
-        lines = [self.title]
-        for i, r in enumerate(cells):
-            lines.append("  ".join(c.rjust(w) if i and k else c.ljust(w)
-                                   for k, (c, w) in enumerate(zip(r, widths))).rstrip())
-        return "\n".join(lines)
+        rows = [[_fmt(v) for v in row] for row in self.rows]
+        return "\n".join([self.title, *format_table(self.columns, rows, numbers_right=True)])
 
 
 def _fmt(v) -> str:
@@ -55,13 +51,6 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.3g}"
     return str(v)
-
-
-def _to_numpy(a) -> np.ndarray:
-    """A float64 numpy copy of a numpy array or torch tensor (any device)."""
-    if array_api_compat.is_torch_array(a):
-        a = a.detach().cpu().numpy()
-    return np.asarray(a, dtype=np.float64)
 
 
 def _layer_of(name: str) -> str:
@@ -78,20 +67,20 @@ def layer_gradient_norms(grads: Mapping) -> dict[str, float]:
     sums: dict[str, float] = {}
     for name, g in grads.items():
         layer = _layer_of(name)
-        sums[layer] = sums.get(layer, 0.0) + _sum_of_squares(g)
+        sums[layer] = sums.get(layer, 0.0) + sum_of_squares(g)
     return {layer: math.sqrt(s) if s >= 0 else s for layer, s in sums.items()}
 
 
 def gradient_norms(grads: Mapping) -> LayerTable:
     """Per-parameter gradient norms as a table with columns parameter, shape, grad norm."""
-    rows = [[name, "x".join(map(str, g.shape)), math.sqrt(_sum_of_squares(g))]
+    rows = [[name, "x".join(map(str, g.shape)), math.sqrt(sum_of_squares(g))]
             for name, g in grads.items()]
     return LayerTable("gradient norms", ["parameter", "shape", "grad norm"], rows)
 
 
 def dead_fraction(a) -> float:
     """Fraction of units (columns of a (n, d)) that are zero (<= 0) for every row of the batch."""
-    a = _to_numpy(a)
+    a = to_numpy(a, "float64")
     _require_2d("a", a)
     return float(np.mean(np.all(a <= 0.0, axis=0)))
 
@@ -102,7 +91,7 @@ def saturated_fraction(a, low: float, high: float, tol: float = SATURATION_TOL) 
     For sigmoid low, high = 0, 1; for tanh -1, 1. There the local derivative is below about tol,
     so almost no gradient passes.
     """
-    a = _to_numpy(a)
+    a = to_numpy(a, "float64")
     _require_2d("a", a)
     if not 0 < tol < (high - low) / 2:
         raise ValueError(f"tol must lie in (0, {(high - low) / 2}), got {tol!r}")
@@ -114,8 +103,8 @@ def _require_2d(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} must be activations of shape (n, d), got shape {a.shape}")
 
 
-def layer_outputs(net, x) -> list[tuple[str, object]]:
-    """Run x (n, d_in) through ``net.layers`` one by one; [(name, output (n, d))] per layer.
+def layer_outputs(net, x) -> list[tuple[str, object, object]]:
+    """Run x (n, d_in) through ``net.layers`` one by one; [(name, layer, output (n, d))].
 
     Names are '<index> <LayerClass>', e.g. '1 ReLU'. The layers' caches are refreshed as by a
     forward pass of the whole network.
@@ -125,7 +114,7 @@ def layer_outputs(net, x) -> list[tuple[str, object]]:
     with np.errstate(all="ignore"):
         for i, layer in enumerate(net.layers):
             h = layer.forward(h)
-            outputs.append((f"{i} {type(layer).__name__}", h))
+            outputs.append((f"{i} {type(layer).__name__}", layer, h))
     return outputs
 
 
@@ -134,11 +123,11 @@ def activation_stats(net, x, tol: float = SATURATION_TOL) -> LayerTable:
     applies the dead-unit fraction (ReLU) or the saturated fraction (Sigmoid, Tanh, within tol).
     """
     rows = []
-    for name, out in layer_outputs(net, x):
-        a = _to_numpy(out)
-        kind = name.split(" ", 1)[1]
-        dead = dead_fraction(a) if kind == "ReLU" else None
-        saturated = saturated_fraction(a, *BOUNDS[kind], tol) if kind in BOUNDS else None
+    for name, layer, out in layer_outputs(net, x):
+        a = to_numpy(out, "float64")
+        dead = dead_fraction(a) if isinstance(layer, ReLU) else None
+        bounds = next((b for cls, b in BOUNDS.items() if isinstance(layer, cls)), None)
+        saturated = saturated_fraction(a, *bounds, tol) if bounds else None
         rows.append([name, float(a.mean()), float(a.std()), dead, saturated])
     return LayerTable("activations", ["layer", "mean", "std", "dead", "saturated"], rows)
 
@@ -157,7 +146,7 @@ def saturated_fractions(net, x, tol: float = SATURATION_TOL) -> dict[str, float]
 
 def snapshot(params: Mapping) -> dict:
     """Copies of every array in ``params`` (to compare with after an optimizer step)."""
-    return {name: _copy(p) for name, p in params.items()}
+    return {name: copy(p) for name, p in params.items()}
 
 
 def update_to_weight(before: Mapping, after: Mapping) -> LayerTable:
@@ -173,21 +162,10 @@ def update_to_weight(before: Mapping, after: Mapping) -> LayerTable:
             raise KeyError(f"parameter {name!r} of before is missing from after")
         if len(w0.shape) < 2:
             continue
-        w0, w1 = _to_numpy(w0), _to_numpy(after[name])
+        w0, w1 = to_numpy(w0, "float64"), to_numpy(after[name], "float64")
         if w0.shape != w1.shape:
             raise ValueError(f"parameter {name!r} has shape {w0.shape} before and {w1.shape} after")
         norm = float(np.linalg.norm(w0))
         ratio = float(np.linalg.norm(w1 - w0)) / norm if norm > 0 else math.inf
         rows.append([name, ratio])
     return LayerTable("update-to-weight ratio", ["parameter", "ratio"], rows)
-
-
-def step_update_ratios(net, opt) -> LayerTable:
-    """Take one optimizer step with the gradients stored in ``net`` and report update_to_weight.
-
-    The step is really applied (the parameters change), as in training.
-    """
-    before = snapshot(net.parameters())
-    with np.errstate(all="ignore"):
-        opt.step(net.gradients())
-    return update_to_weight(before, net.parameters())

@@ -50,18 +50,6 @@ def shard_slices(n: int, world_size: int) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def combine(shard_grads: list[dict], shard_sizes: list[int]) -> dict:
-    """The full-batch gradient from per-shard gradients of the mean loss, in one process:
-    sum_r (n_r / n) g_r per parameter name. shard_grads: one dict name -> array per shard;
-    shard_sizes: n_r, the rows of each shard."""
-    if len(shard_grads) != len(shard_sizes) or not shard_grads:
-        raise ValueError(f"need one size per shard gradient, got {len(shard_grads)} gradients "
-                         f"and {len(shard_sizes)} sizes")
-    n = sum(shard_sizes)
-    return {k: sum(g[k] * (n_r / n) for g, n_r in zip(shard_grads, shard_sizes))
-            for k in shard_grads[0]}
-
-
 def mlp_gradients(net: MLP, x, y) -> tuple[float, dict]:
     """(loss, grads) of softmax cross-entropy (mean over the batch) for x (n, d_in), y (n,);
     grads: name -> a copy of each parameter's gradient (same kind and device as the net's)."""

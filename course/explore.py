@@ -1,18 +1,15 @@
-"""Interactive explorers: what depth, activation, initialisation, residual connections,
+"""Lessons 05-06 experiments: what depth, activation, initialisation, residual connections,
 normalisation, clipping, the optimizer and the learning rate do to a network's gradients.
 
-Two layers, kept apart so the physics can be tested without a browser:
+Plain compute functions of a :class:`Settings` (no widgets, no figures; importable without
+ipywidgets), built on ``course.mlp``, ``course.layers`` and ``course.diagnostics``:
+:func:`gradient_profile` (one forward/backward at initialisation: per-layer gradient norms,
+activations, dead units), :func:`jacobian_norms` (the spectral norm of each layer's Jacobian and
+their running product), :func:`train_run` (a short training run: loss curve, divergence, the
+decision boundary; :func:`train_stream` yields it piece by piece) and
+:func:`clipped_update_norm` (the size of one clipped SGD step).
 
-- pure compute functions of a :class:`Settings` (no widgets, no figures):
-  :func:`gradient_profile` (one forward/backward at initialisation: per-layer gradient norms,
-  activations, dead units), :func:`jacobian_norms` (the spectral norm of each layer's Jacobian and
-  their running product), :func:`train_run` (a short training run: loss curve, divergence, the
-  decision boundary) and :func:`clipped_update_norm` (the size of one clipped SGD step);
-- :class:`Explorer`, the widget wiring: controls, one persistent matplotlib figure whose artists
-  are updated in place and rendered (Agg) into an ``ipywidgets.Image``, results cached per
-  setting, and a status line that says "diverged at step k" instead of showing a traceback.
-
-In a notebook::
+The interactive explorer that draws them lives in ``course.widgets``; :func:`explore` builds it::
 
     from course.explore import explore
     explore(depth=30, activation="sigmoid", init="small normal")
@@ -20,27 +17,24 @@ In a notebook::
 
 from __future__ import annotations
 
-import asyncio
-import html
-import io
 import math
-from collections import OrderedDict
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky relu": "leaky_relu"}
+from course.diagnostics import dead_fraction
+from course.layers import ACTIVATIONS as LAYER_ACTIVATIONS
+from course.layers import NORMS as LAYER_NORMS
+from course.layers import Linear, Residual
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 INITS = ("small normal", "xavier", "he", "large normal")
 INIT_STD = {"small normal": 0.01, "large normal": 1.0}
-NORMS = ("none", "layernorm", "batchnorm")
+NORMS = (None, *LAYER_NORMS)
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-CLIP_CHOICES = ("off", 0.1, 0.3, 1.0, 3.0, 10.0)
-VIEWS = ("gradients", "activations", "loss", "boundary")
-CONTROLS = ("lr", "depth", "width", "activation", "init", "residual", "norm", "clip",
-            "optimizer")
 N_POINTS = 200
 GRID = 60
-CACHE_SIZE = 128
+STREAM_CHUNK = 5
 
 
 @dataclass(frozen=True)
@@ -48,10 +42,11 @@ class Settings:
     """One point in the explorer's control space.
 
     depth: number of hidden layers (1-50), each ``width`` units wide; the network maps 2 inputs
-    to 2 class scores. activation: one of ACTIVATIONS; init: one of INITS; norm: one of NORMS,
-    placed before each hidden activation; residual: hidden layers become h + f(h).
-    lr, optimizer (one of OPTIMIZERS), clip (global-norm threshold tau, None for off) and
-    steps (full-batch steps) configure the training run; seed fixes data, weights and order.
+    to 2 class scores. activation: one of ACTIVATIONS (the MLP's names); init: one of INITS;
+    norm: None, 'layernorm' or 'batchnorm', placed before each hidden activation; residual:
+    hidden layers become h + f(h). lr, optimizer (one of OPTIMIZERS), clip (global-norm
+    threshold tau, None for off) and steps (full-batch steps) configure the training run;
+    seed fixes data, weights and order.
     """
 
     depth: int = 10
@@ -59,7 +54,7 @@ class Settings:
     activation: str = "tanh"
     init: str = "xavier"
     residual: bool = False
-    norm: str = "none"
+    norm: str | None = None
     lr: float = 0.03
     optimizer: str = "adam"
     clip: float | None = None
@@ -70,7 +65,7 @@ class Settings:
         _require_int("depth", self.depth, 1, 50)
         _require_int("width", self.width, 1, 1024)
         _require_int("steps", self.steps, 1, 100_000)
-        _require_choice("activation", self.activation, tuple(ACTIVATIONS))
+        _require_choice("activation", self.activation, ACTIVATIONS)
         _require_choice("init", self.init, INITS)
         _require_choice("norm", self.norm, NORMS)
         _require_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -110,9 +105,8 @@ def build_net(s: Settings):
     from course.mlp import MLP
 
     init = s.init if s.init in ("xavier", "he") else ("normal", INIT_STD[s.init])
-    norm = None if s.norm == "none" else s.norm
-    return MLP([2] + [s.width] * s.depth + [2], activation=ACTIVATIONS[s.activation],
-               init=init, residual=s.residual, norm=norm, seed=s.seed)
+    return MLP([2] + [s.width] * s.depth + [2], activation=s.activation, init=init,
+               residual=s.residual, norm=s.norm, seed=s.seed)
 
 
 def _loss():
@@ -173,31 +167,25 @@ class GradientProfile:
         return float(first / last) if last > 0 and np.isfinite(last) else math.nan
 
 
-def _is_activation(layer) -> bool:
-    return type(layer).__name__ in ("Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU")
+_ACTIVATION_LAYERS = tuple(cls for name, cls in LAYER_ACTIVATIONS.items() if name != "identity")
 
 
-def _sublayers(layer) -> list:
-    """The layers inside a container layer (a residual block), [] for a plain layer."""
-    inner = getattr(layer, "layers", None)
-    if inner is None:
-        inner = getattr(layer, "block", None)
-        inner = getattr(inner, "layers", inner)
-    if inner is None:
-        return []
-    return list(inner) if isinstance(inner, (list, tuple)) else [inner]
-
-
-def _activation_outputs(layers, h, outs: list):
-    """Run h through ``layers``, appending each activation layer's output (n, width) to outs."""
-    for layer in layers:
-        inner = _sublayers(layer)
-        if inner:
-            _activation_outputs(inner, h, outs)
+def _forward_recording(net, x) -> list:
+    """net.forward(x), returning the output (n, width) of every hidden activation layer, input
+    side first (residual blocks opened; each block's inner layers run once more to record)."""
+    outs: list = []
+    h = x
+    for layer in net.layers:
+        if isinstance(layer, Residual):
+            inner = h
+            for sub in layer.layers:
+                inner = sub.forward(inner)
+                if isinstance(sub, _ACTIVATION_LAYERS):
+                    outs.append(inner)
         h = layer.forward(h)
-        if _is_activation(layer):
+        if isinstance(layer, _ACTIVATION_LAYERS):
             outs.append(h)
-    return h
+    return outs
 
 
 def gradient_profile(s: Settings, n: int = N_POINTS) -> GradientProfile:
@@ -206,24 +194,22 @@ def gradient_profile(s: Settings, n: int = N_POINTS) -> GradientProfile:
     net = build_net(s)
     loss_fn = _loss()
     with np.errstate(all="ignore"):
-        outs: list = []
-        _activation_outputs(net.layers, x, outs)
-        activations = [np.asarray(a, dtype=np.float64) for a in outs]
+        activations = [np.asarray(a, dtype=np.float64) for a in _forward_recording(net, x)]
         loss = float(loss_fn.forward(net.forward(x), y))
         signal = _backward_signal(net.layers, loss_fn.backward())
     norms = np.array([_norm(layer.grads["W"]) for layer in net.linear_layers()])
-    dead = np.array([float(np.mean(np.all(a <= 0, axis=0)))
-                     if s.activation in ("relu", "leaky relu") else 0.0 for a in activations])
+    relu_like = s.activation in ("relu", "leaky_relu")
+    dead = np.array([dead_fraction(a) if relu_like else 0.0 for a in activations])
     return GradientProfile(norms, signal, activations, dead, loss)
 
 
 def _backward_signal(layers, upstream) -> np.ndarray:
-    """Backpropagate through ``layers`` (as net.backward does, last layer first) and return
-    ||dL/d input|| of each block (Linear layer or residual block), input side first."""
+    """net.backward, one top-level layer at a time (last first), returning ||dL/d input|| of
+    each block (a Linear layer or a residual block), input side first."""
     norms = []
     for layer in reversed(layers):
         upstream = layer.backward(upstream)
-        if "W" in getattr(layer, "params", {}) or _sublayers(layer):
+        if isinstance(layer, (Linear, Residual)):
             norms.append(_norm(upstream))
     return np.array(norms[::-1])
 
@@ -261,38 +247,27 @@ class JacobianNorms:
 def jacobian_norms(s: Settings, n: int = N_POINTS, examples: int = 16) -> JacobianNorms:
     """The singular-value picture of a plain network at initialisation (see JacobianNorms).
 
-    Uses the first ``examples`` points of the two-moons batch. Raises ValueError for residual
-    or normalised networks, whose layers are not of the form phi(h W + b).
+    Uses the first ``examples`` points of the two-moons batch; phi and phi' are those of the
+    network's own activation layers (phi' as the layer's backward of ones). Raises ValueError
+    for residual or normalised networks, whose layers are not of the form phi(h W + b).
     """
-    if s.residual or s.norm != "none":
-        raise ValueError("jacobian_norms needs a plain network: residual=False and norm='none'")
+    if s.residual or s.norm is not None:
+        raise ValueError("jacobian_norms needs a plain network: residual=False and norm=None")
     x, _ = two_moons(n, seed=s.seed)
-    linears = build_net(s).linear_layers()
-    phi, dphi = _ACT_FUNCS[s.activation]
+    net = build_net(s)
     h = x[:examples]
     sigma_max, rms = [], []
     with np.errstate(all="ignore"):
-        for i, layer in enumerate(linears[:-1]):
-            w = np.asarray(layer.params["W"], dtype=np.float64)
-            z = h @ w + np.asarray(layer.params["b"], dtype=np.float64)
-            if i > 0:
-                jac = dphi(z)[:, :, None] * w.T[None, :, :]
+        for i, layer in enumerate(net.layers[:-1]):
+            out = layer.forward(h)
+            if isinstance(layer, _ACTIVATION_LAYERS) and i > 1:
+                w = np.asarray(net.layers[i - 1].params["W"], dtype=np.float64)
+                dphi = layer.backward(np.ones_like(out))
+                jac = dphi[:, :, None] * w.T[None, :, :]
                 sigma_max.append(float(np.mean(np.linalg.norm(jac, 2, axis=(1, 2)))))
                 rms.append(float(np.sqrt(np.mean(np.sum(jac**2, axis=(1, 2)) / w.shape[0]))))
-            h = phi(z)
+            h = out
     return JacobianNorms(np.array(sigma_max), np.array(rms))
-
-
-def _sigmoid(z):
-    return np.exp(-np.logaddexp(0.0, -z))
-
-
-_ACT_FUNCS = {
-    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
-    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(np.float64)),
-    "leaky relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01)),
-}
 
 
 # ---------------------------------------------------------------- compute: training
@@ -304,35 +279,57 @@ class TrainingRun:
 
     loss: (steps run,) the loss before each step; diverged_at: 1-based step or None;
     message: "" or "diverged at step k (...)"; boundary: (GRID, GRID) predicted labels over
-    ``extent`` = (x_min, x_max, y_min, y_max); accuracy: training accuracy at the end (nan if
-    diverged).
+    ``extent`` = (x_min, x_max, y_min, y_max) (None while the run is partial); accuracy:
+    training accuracy at the end (nan if diverged or partial); done: False for the partial
+    runs :func:`train_stream` yields before the last.
     """
 
     loss: np.ndarray
     diverged_at: int | None
     message: str
-    boundary: np.ndarray
-    extent: tuple
+    boundary: np.ndarray | None
+    extent: tuple | None
     accuracy: float
+    done: bool = True
+
+
+def train_stream(s: Settings, n: int = N_POINTS, chunk: int = STREAM_CHUNK):
+    """Train a fresh net for s.steps full-batch steps, yielding a partial :class:`TrainingRun`
+    (the loss so far, done=False) every ``chunk`` steps and the finished one last. The steps
+    are those of one uninterrupted run, so the last yield equals :func:`train_run`."""
+    from course.plots import boundary_grid
+    from course.train import accuracy, fit, predict
+
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    x, y = two_moons(n, seed=s.seed)
+    net = build_net(s)
+    opt, loss_fn = _optimizer(s, net.parameters()), _loss()
+    losses: list = []
+    diverged_at, message = None, ""
+    for first in range(1, s.steps + 1, chunk):
+        steps = min(chunk, s.steps - first + 1)
+        history = fit(net, loss_fn, opt, x, y, steps=steps, batch_size=None, clip=s.clip,
+                      seed=s.seed, progress=False, verbose=False, first_step=first)
+        losses += history.loss
+        if history.diverged:
+            diverged_at, message = history.diverged_at, history.message
+            break
+        if first + steps <= s.steps:
+            yield TrainingRun(np.array(losses), None, "", None, None, math.nan, done=False)
+    xx, yy, points = boundary_grid(x, GRID)
+    extent = (float(xx.min()), float(xx.max()), float(yy.min()), float(yy.max()))
+    if diverged_at is not None:
+        yield TrainingRun(np.array(losses), diverged_at, message, np.full(xx.shape, np.nan),
+                          extent, math.nan)
+        return
+    labels = np.asarray(predict(net, points), dtype=np.float64).reshape(xx.shape)
+    yield TrainingRun(np.array(losses), None, "", labels, extent, accuracy(net, x, y))
 
 
 def train_run(s: Settings, n: int = N_POINTS) -> TrainingRun:
     """Train a fresh net for s.steps full-batch steps; never raises on NaN/inf (see the class)."""
-    from course.plots import boundary_grid
-    from course.train import accuracy, fit, predict
-
-    x, y = two_moons(n, seed=s.seed)
-    net = build_net(s)
-    opt = _optimizer(s, net.parameters())
-    history = fit(net, _loss(), opt, x, y, steps=s.steps, batch_size=None, clip=s.clip,
-                  seed=s.seed, progress=False, verbose=False)
-    xx, yy, points = boundary_grid(x, GRID)
-    extent = (float(xx.min()), float(xx.max()), float(yy.min()), float(yy.max()))
-    if history.diverged:
-        return TrainingRun(np.array(history.loss), history.diverged_at, history.message,
-                           np.full(xx.shape, np.nan), extent, math.nan)
-    labels = np.asarray(predict(net, points), dtype=np.float64).reshape(xx.shape)
-    return TrainingRun(np.array(history.loss), None, "", labels, extent, accuracy(net, x, y))
+    return list(train_stream(s, n, chunk=s.steps))[-1]
 
 
 def clipped_update_norm(s: Settings, n: int = N_POINTS) -> float:
@@ -358,29 +355,7 @@ def clipped_update_norm(s: Settings, n: int = N_POINTS) -> float:
                              for k, p in net.parameters().items()))
 
 
-# ---------------------------------------------------------------- cache
-
-
-class _Cache:
-    """A small least-recently-used cache of compute results keyed by (function name, settings)."""
-
-    def __init__(self, size: int = CACHE_SIZE):
-        self.size = size
-        self.items: OrderedDict = OrderedDict()
-
-    def get(self, name: str, func, s: Settings):
-        key = (name, s)
-        if key in self.items:
-            self.items.move_to_end(key)
-            return self.items[key]
-        value = func(s)
-        self.items[key] = value
-        if len(self.items) > self.size:
-            self.items.popitem(last=False)
-        return value
-
-
-def _at_initialisation(s: Settings) -> Settings:
+def at_initialisation(s: Settings) -> Settings:
     """s with the training settings (lr, optimizer, clip, steps) at their defaults: one key for
     every setting that shares the network at initialisation, and so its gradient profile."""
     default = Settings()
@@ -388,423 +363,9 @@ def _at_initialisation(s: Settings) -> Settings:
                    steps=default.steps)
 
 
-# ---------------------------------------------------------------- the widget
+def explore(controls=None, views=None, **settings):
+    """The interactive explorer (``course.widgets.Explorer``) starting at
+    ``Settings(**settings)``; display it as a cell's value. Needs ipywidgets and matplotlib."""
+    from course.widgets.explorer import explore as _explore
 
-
-class Explorer:
-    """Controls plus one persistent figure, redrawn in place whenever a control changes.
-
-    settings: the starting point; controls: which of CONTROLS to show (the rest stay fixed);
-    views: which of VIEWS to draw, left to right. ``widget`` is the ipywidgets box to display;
-    ``image`` the ipywidgets.Image holding the rendered PNG; ``status`` a line of text.
-    ``set(**changes)`` changes settings programmatically (as moving the controls would).
-    """
-
-    def __init__(self, settings: Settings | None = None, controls=CONTROLS, views=VIEWS,
-                 dpi: int = 72):
-        for c in controls:
-            _require_choice("controls entry", c, CONTROLS)
-        for v in views:
-            _require_choice("views entry", v, VIEWS)
-        self.settings = settings or Settings()
-        self.views = tuple(views)
-        self.cache = _Cache()
-        self.dpi = dpi
-        self.pending = None
-        self._generation = 0
-        self._build_figure()
-        self._build_widgets(tuple(controls))
-        self.update()
-
-    # -------------------------------------------------- widgets
-
-    def _build_widgets(self, controls: tuple) -> None:
-        import ipywidgets as w
-
-        s = self.settings
-        style = {"description_width": "88px"}
-        layout = w.Layout(width="300px")
-        make = {
-            "lr": lambda: w.FloatLogSlider(value=s.lr, base=10, min=-4, max=1, step=0.25,
-                                           description="learning rate", readout_format=".2g"),
-            "depth": lambda: w.IntSlider(value=s.depth, min=1, max=50, description="depth"),
-            "width": lambda: w.IntSlider(value=s.width, min=4, max=128, step=4,
-                                         description="width"),
-            "activation": lambda: w.Dropdown(options=list(ACTIVATIONS), value=s.activation,
-                                             description="activation"),
-            "init": lambda: w.Dropdown(options=list(INITS), value=s.init, description="init"),
-            "residual": lambda: w.Checkbox(value=s.residual, description="residual",
-                                           indent=False),
-            "norm": lambda: w.Dropdown(options=list(NORMS), value=s.norm,
-                                       description="normalise"),
-            "clip": lambda: w.SelectionSlider(options=list(CLIP_CHOICES),
-                                              value="off" if s.clip is None else s.clip,
-                                              description="clip at tau"),
-            "optimizer": lambda: w.Dropdown(options=list(OPTIMIZERS), value=s.optimizer,
-                                            description="optimizer"),
-        }
-        self.controls = {}
-        for name in controls:
-            widget = make[name]()
-            widget.style = style
-            widget.layout = layout
-            if hasattr(widget, "continuous_update"):
-                widget.continuous_update = False
-            widget.observe(self._on_change, names="value")
-            self.controls[name] = widget
-        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
-        self.status = w.HTML()
-        column = w.VBox(list(self.controls.values()), layout=w.Layout(min_width="310px"))
-        # the figure moves below the controls when both do not fit side by side at 600 px
-        figure = w.VBox([self.image, self.status], layout=w.Layout(min_width="600px", flex="1"))
-        self.widget = w.HBox([column, figure], layout=w.Layout(flex_flow="row wrap"))
-        self.widget.add_class("course-explorer")
-
-    def _on_change(self, change) -> None:
-        values = {name: c.value for name, c in self.controls.items()}
-        if "clip" in values:
-            values["clip"] = None if values["clip"] == "off" else float(values["clip"])
-        self.settings = replace(self.settings, **values)
-        self.update()
-
-    def set(self, **changes) -> None:
-        """Move controls to new values (or change hidden settings) and redraw once."""
-        hidden = {k: v for k, v in changes.items() if k not in self.controls}
-        self.settings = replace(self.settings, **hidden)
-        for name, value in changes.items():
-            if name in self.controls:
-                shown = "off" if name == "clip" and value is None else value
-                widget = self.controls[name]
-                widget.unobserve(self._on_change, names="value")
-                try:
-                    widget.value = shown
-                finally:
-                    widget.observe(self._on_change, names="value")
-        self._on_change(None)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    # -------------------------------------------------- figure
-
-    def _build_figure(self) -> None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        n = len(self.views)
-        self.figure = Figure(figsize=(3.3 * n, 3.3), dpi=self.dpi)
-        self.figure.subplots_adjust(left=0.3 / n, right=1 - 0.05 / n, bottom=0.16, top=0.9,
-                                    wspace=0.45)
-        FigureCanvasAgg(self.figure)
-        axes = self.figure.subplots(1, n, squeeze=False)[0]
-        self.axes = dict(zip(self.views, axes))
-        self.artists: dict = {}
-        setup = {"gradients": self._setup_gradients, "activations": self._setup_activations,
-                 "loss": self._setup_loss, "boundary": self._setup_boundary}
-        for view, ax in self.axes.items():
-            setup[view](ax)
-        self._slots = self._panel_slots()
-        self._drawn: dict = {}
-
-    def _panel_slots(self) -> dict:
-        """Per view, the figure's pixel columns [x0, x1) that hold its axes, ticks and labels,
-        and that column band of the figure showing only the view's fixed text (title and axis
-        labels), to wipe the panel before redrawing it.
-
-        Panels are redrawn one at a time (``figure.draw_artist``): a change of depth redraws
-        the two views computed at initialisation, not the training views beside them. The
-        fixed text sits at fixed positions and is drawn once, here.
-        """
-        from matplotlib.transforms import Bbox
-
-        canvas = self.figure.canvas
-        fixed = []
-        for ax in self.axes.values():
-            ax.set_title(ax.get_title(), y=1.0)
-            ax.xaxis.set_label_coords(0.5, -0.12)
-            ax.yaxis.set_label_coords(-0.34, 0.5)
-            fixed += [ax.title, ax.xaxis.label, ax.yaxis.label]
-            ax.set_visible(False)
-        canvas.draw()
-        for text in fixed:
-            self.figure.draw_artist(text)
-            text.set_visible(False)
-        width, height = canvas.get_width_height()
-        rights = [int(math.ceil(ax.get_window_extent().x1)) + 2 for ax in self.axes.values()]
-        edges = [0] + rights[:-1] + [width]
-        slots = {}
-        for view, x0, x1 in zip(self.axes, edges[:-1], edges[1:]):
-            blank = canvas.copy_from_bbox(Bbox.from_extents(x0, 0, x1, height))
-            slots[view] = (x0, x1, blank)
-        for ax in self.axes.values():
-            ax.set_visible(True)
-        return slots
-
-    def _setup_gradients(self, ax) -> None:
-        (self.artists["grad"],) = ax.plot([], [], "o-", ms=3, lw=1.5, color="C3",
-                                          label="||dL/dW||")
-        (self.artists["signal"],) = ax.plot([], [], "s--", ms=2, lw=1, color="C7",
-                                            label="||dL/dh||")
-        _log_y(ax)
-        ax.set(xlabel="layer (1 = input side)", ylabel="gradient norm",
-               title="gradient norm per layer")
-        _integer_x(ax)
-        ax.legend(fontsize="small", loc="lower right")
-        ax.grid(True, which="major", alpha=0.3)
-
-    def _setup_activations(self, ax) -> None:
-        from matplotlib.collections import PolyCollection
-
-        (self.artists["median"],) = ax.plot([], [], color="C0", lw=1.5, label="median")
-        self.artists["bands"] = [PolyCollection([], facecolors="C0", alpha=alpha, linewidths=0)
-                                 for alpha in (0.2, 0.4)]
-        for band in self.artists["bands"]:
-            ax.add_collection(band, autolim=False)
-        ax.set(xlabel="layer (1 = input side)", ylabel="activation",
-               title="activations: 5-95, 25-75 %")
-        _compact_y(ax)
-        _integer_x(ax)
-
-    def _setup_loss(self, ax) -> None:
-        (self.artists["loss"],) = ax.plot([], [], color="C2", lw=1.5)
-        (self.artists["loss_end"],) = ax.plot([], [], "x", color="C3", ms=8, mew=2)
-        ax.set(xlabel="step", ylabel="loss", title="training loss")
-        _integer_x(ax)
-        ax.grid(True, which="major", alpha=0.3)
-
-    def _setup_boundary(self, ax) -> None:
-        from matplotlib.colors import ListedColormap
-
-        from course.plots import CLASS_COLOURS
-
-        x, y = two_moons(N_POINTS, seed=self.settings.seed)
-        cmap = ListedColormap(CLASS_COLOURS[:2]).with_extremes(bad="#dddddd")
-        self.artists["boundary"] = ax.imshow(np.full((GRID, GRID), np.nan), origin="lower",
-                                             cmap=cmap, vmin=0, vmax=1, alpha=0.3,
-                                             aspect="auto")
-        ax.scatter(x[:, 0], x[:, 1], c=[CLASS_COLOURS[k] for k in y], s=6)
-        ax.set(xlabel="$x_1$", ylabel="$x_2$", title="decision boundary")
-
-    # -------------------------------------------------- update
-
-    def compute(self, s: Settings) -> dict:
-        """Every result the chosen views need for settings s (from the cache when there)."""
-        out = self._ready_results(s)
-        if self._trains:
-            out["run"] = self.cache.get("run", train_run, s)
-        return out
-
-    @property
-    def _trains(self) -> bool:
-        return bool({"loss", "boundary"} & set(self.views))
-
-    def _ready_results(self, s: Settings) -> dict:
-        """The cheap results (one forward/backward pass) plus a training run if cached."""
-        out = {}
-        if {"gradients", "activations"} & set(self.views):
-            out["profile"] = self.cache.get("profile", gradient_profile, _at_initialisation(s))
-        if self._trains and ("run", s) in self.cache.items:
-            out["run"] = self.cache.get("run", train_run, s)
-        return out
-
-    def update(self) -> None:
-        """Redraw for the current settings: at once what is cheap or cached, then the rest.
-
-        The views computed from one forward/backward pass (gradients, activations) and a cached
-        training run are drawn immediately. A training run not yet cached is computed next:
-        straight away when no event loop is running (scripts, tests), else as a callback on the
-        running loop (a notebook kernel), so the image updates first and a newer change
-        supersedes a pending run instead of queueing behind it (debounce).
-        """
-        self._generation += 1
-        s = self.settings
-        try:
-            results = self._ready_results(s)
-        except Exception as error:  # a setting the library rejects is shown, not raised
-            self._show_error(error)
-            return
-        waiting = self._trains and "run" not in results
-        self._draw(results, waiting)
-        if waiting:
-            self._schedule(self._finish, self._generation, s)
-
-    def _schedule(self, func, *args) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            func(*args)
-            return
-        self.pending = loop.call_soon(func, *args)
-
-    def _finish(self, generation: int, s: Settings) -> None:
-        """Compute the training run for s and redraw, unless a newer change came first."""
-        self.pending = None
-        if generation != self._generation:
-            return
-        try:
-            results = self.compute(s)
-        except Exception as error:
-            self._show_error(error)
-            return
-        self._draw(results, waiting=False)
-
-    def _show_error(self, error: Exception) -> None:
-        message = html.escape(str(error))
-        self.status.value = f"<b style='color:#cf222e'>cannot compute: {message}</b>"
-
-    def _draw(self, results: dict, waiting: bool) -> None:
-        """Update the views whose result changed, redraw only their panels, show the image.
-
-        While a training run is being computed its two views keep their last picture, faded.
-        """
-        canvas = self.figure.canvas
-        faded = []
-        for view in self.views:
-            result = results.get("run" if view in ("loss", "boundary") else "profile")
-            if result is None:
-                faded.append(view)
-            elif self._drawn.get(view) is not result:
-                getattr(self, f"_draw_{view}")(self.axes[view], results)
-                x0, x1, blank = self._slots[view]
-                canvas.restore_region(blank)
-                self.figure.draw_artist(self.axes[view])
-                self._drawn[view] = result
-        text = self._status_text(results)
-        self.status.value = f"{text}; training..." if waiting and text else (
-            "training..." if waiting else text)
-        self.image.value = self.render(faded)
-
-    def render(self, faded=()) -> bytes:
-        """The figure's current pixels as PNG bytes (lightly compressed), the views named in
-        ``faded`` washed out towards white."""
-        from PIL import Image
-
-        rgb = np.array(np.asarray(self.figure.canvas.buffer_rgba())[..., :3])
-        for view in faded:
-            x0, x1, _ = self._slots[view]
-            rgb[:, x0:x1] = 255 - (255 - rgb[:, x0:x1]) // 6
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
-
-    def _status_text(self, results: dict) -> str:
-        parts = []
-        if "profile" in results:
-            p = results["profile"]
-            parts.append(f"||dL/dh|| first/last hidden layer {p.ratio:.2g}")
-            off = f"{100 * float(np.mean(p.dead)):.0f} %"
-            if self.settings.activation == "relu":
-                parts.append(f"dead units {off}")
-            elif self.settings.activation == "leaky relu":
-                parts.append(f"units off on every example {off} (leaky: they still learn)")
-        if "run" in results:
-            run = results["run"]
-            if run.diverged_at is not None:
-                return (f"<b style='color:#cf222e'>diverged at step {run.diverged_at}</b>; "
-                        + "; ".join(parts))
-            parts.append(f"final loss {run.loss[-1]:.3g}, accuracy {100 * run.accuracy:.0f} %")
-        return "; ".join(parts)
-
-    def _draw_gradients(self, ax, results: dict) -> None:
-        profile = results["profile"]
-        norms = profile.grad_norms
-        shown = np.where(np.isfinite(norms) & (norms > 0), norms, np.nan)
-        self.artists["grad"].set_data(np.arange(1, norms.size + 1), shown)
-        signal = profile.signal_norms[1:]
-        signal = np.where(np.isfinite(signal) & (signal > 0), signal, np.nan)
-        self.artists["signal"].set_data(np.arange(1, signal.size + 1), signal)
-        both = np.concatenate([shown, signal])
-        finite = both[np.isfinite(both)]
-        ax.set_xlim(0.5, norms.size + 0.5)
-        if finite.size:
-            _set_log_ylim(ax, finite.min() / 3, finite.max() * 3)
-
-    def _draw_activations(self, ax, results: dict) -> None:
-        from course.plots import activation_quantiles
-
-        q = activation_quantiles(results["profile"].activations)
-        layers = np.arange(1, q.shape[0] + 1)
-        ok = np.all(np.isfinite(q), axis=1)
-        for band, (lo, hi) in zip(self.artists["bands"], [(0, 4), (1, 3)]):
-            x = layers[ok]
-            band.set_verts([np.column_stack([np.r_[x, x[::-1]],
-                                             np.r_[q[ok, lo], q[ok, hi][::-1]]])])
-        self.artists["median"].set_data(layers, q[:, 2])
-        finite = q[np.isfinite(q)]
-        ax.set_xlim(0.5, max(q.shape[0], 1) + 0.5)
-        if finite.size:
-            _set_padded_ylim(ax, finite.min(), finite.max())
-
-    def _draw_loss(self, ax, results: dict) -> None:
-        """The loss before each step; an x marks the last finite loss of a diverged run."""
-        loss = results["run"].loss
-        shown = np.where(np.isfinite(loss) & (loss > 0), loss, np.nan)
-        self.artists["loss"].set_data(np.arange(1, loss.size + 1), shown)
-        ax.set_xlim(0, self.settings.steps + 1)
-        finite = shown[np.isfinite(shown)]
-        if finite.size and finite.max() > 10 * finite.min():
-            _log_y(ax)
-            _set_log_ylim(ax, finite.min() / 1.5, finite.max() * 1.5)
-        elif finite.size:
-            ax.set_yscale("linear")
-            _compact_y(ax)
-            _set_padded_ylim(ax, finite.min(), finite.max(), floor=0.0)
-        last = np.flatnonzero(np.isfinite(shown))
-        diverged = results["run"].diverged_at is not None and last.size > 0
-        self.artists["loss_end"].set_data(last[-1:] + 1 if diverged else [],
-                                          shown[last[-1:]] if diverged else [])
-
-    def _draw_boundary(self, ax, results: dict) -> None:
-        run = results["run"]
-        self.artists["boundary"].set_data(np.ma.masked_invalid(run.boundary))
-        self.artists["boundary"].set_extent(run.extent)
-
-
-def _integer_x(ax) -> None:
-    """x ticks on whole numbers only (layers, steps)."""
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-
-
-def _compact_y(ax) -> None:
-    """Linear y tick labels with 3 significant digits ('8e+16', '0.75'), no offset text."""
-    from matplotlib.ticker import FormatStrFormatter
-
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
-
-
-def _set_padded_ylim(ax, lo: float, hi: float, floor: float = -math.inf) -> None:
-    """Linear y limits around [lo, hi] with 5 % padding (never a zero-height range)."""
-    pad = 0.05 * (hi - lo) + 1e-3 * max(1.0, abs(lo), abs(hi))
-    ax.set_ylim(max(lo - pad, floor), hi + pad)
-
-
-def _log_y(ax) -> None:
-    """A log y axis with at most 6 labelled decades and no minor ticks (cheap to redraw)."""
-    from matplotlib.ticker import LogLocator, NullLocator
-
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(numticks=6))
-    ax.yaxis.set_minor_locator(NullLocator())
-
-
-def _set_log_ylim(ax, lo: float, hi: float) -> None:
-    """Log y limits [lo, hi]; labels at 1, 2, 5 x 10^k when the range spans under 2 decades."""
-    from matplotlib.ticker import LogLocator
-
-    ax.set_ylim(lo, hi)
-    subs = (1.0, 2.0, 5.0) if hi / lo < 100 else (1.0,)
-    ax.yaxis.set_major_locator(LogLocator(subs=subs, numticks=6))
-
-
-def explore(controls=CONTROLS, views=VIEWS, **settings) -> Explorer:
-    """An :class:`Explorer` starting at ``Settings(**settings)``; display it as a cell's value."""
-    return Explorer(Settings(**settings), controls=controls, views=views)
-
-
-def settings_dict(s: Settings) -> dict:
-    """The settings as a plain dict (for printing or logging)."""
-    return asdict(s)
+    return _explore(controls=controls, views=views, **settings)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course.table import format_table
+
 PASS = 1e-7
 SUSPICIOUS = 1e-5
 TINY = 1e-300
@@ -131,8 +133,7 @@ class GradReport:
 
     def __str__(self) -> str:
         head, rows = self._rows()
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+        lines = format_table(head, rows)
         lines.append(
             f"relative error = ||a - b|| / max(||a||, ||b||); pass <= {PASS:.0e}, "
             f"suspicious <= {SUSPICIOUS:.0e}, fail above"

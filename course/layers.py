@@ -37,6 +37,15 @@ class Layer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+    def train(self, mode: bool = True) -> Layer:
+        """Training mode (BatchNorm normalises with the batch's statistics); returns self."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> Layer:
+        """Evaluation mode (BatchNorm uses its running statistics); returns self."""
+        return self.train(False)
+
     @property
     def label(self) -> str:
         """How error messages name this layer: 'layer 2 (Linear 16 -> 16)'."""
@@ -143,9 +152,7 @@ class Sigmoid(Layer):
     """a = 1 / (1 + exp(-z)), computed from exp(-|z|) so it never overflows; phi' = a (1 - a)."""
 
     def forward(self, z):
-        xp = namespace(z)
-        e = xp.exp(-xp.abs(z))
-        a = xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        a = sigmoid(z)
         self.cache = a
         return a
 
@@ -229,10 +236,21 @@ class Residual(Layer):
     """
 
     def __init__(self, layers):
-        super().__init__()
         self.layers = list(layers)
+        super().__init__()
         if not self.layers:
             raise ValueError("Residual: layers must be a non-empty list of layers")
+
+    @property
+    def training(self) -> bool:
+        return self._training
+
+    @training.setter
+    def training(self, flag: bool) -> None:
+        """Setting the block's mode sets every inner layer's (a BatchNorm inside follows)."""
+        self._training = bool(flag)
+        for layer in self.layers:
+            layer.training = self._training
 
     def __repr__(self) -> str:
         return "Residual(" + ", ".join(map(repr, self.layers)) + ")"
@@ -247,10 +265,19 @@ class Residual(Layer):
         self.cache = ()
         return x + h
 
-    def backward(self, upstream, accumulate: bool = False):
+    def backward(self, upstream, accumulate: bool = False, input_grad: bool = True):
+        """dL/dx = upstream + f's backward of upstream; None with ``input_grad=False`` (the
+        first layer of the block then skips its own input gradient when it is a Linear)."""
         self._cached()
         g = upstream
-        for layer in reversed(self.layers):
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if i == 0 and not input_grad:
+                if isinstance(layer, Linear):
+                    layer.backward(g, accumulate=accumulate, input_grad=False)
+                else:
+                    layer.backward(g, accumulate=accumulate)
+                return None
             g = layer.backward(g, accumulate=accumulate)
         return upstream + g
 
@@ -362,6 +389,34 @@ class BatchNorm(_Norm):
         if not batch_stats:
             return inv_std * g
         return inv_std * (g - xp.mean(g, axis=0) - xhat * xp.mean(g * xhat, axis=0))
+
+
+def iter_layers(net_or_layers, containers: bool = False):
+    """Every layer of a network, input side first, residual blocks opened: the one walker.
+
+    net_or_layers: an MLP (anything with ``.layers``), a list of layers, or one layer. Yields
+    the leaf layers (Linear, activations, norms); with ``containers=True`` each residual block
+    is yielded too, just before the layers inside it.
+    """
+    if isinstance(net_or_layers, Layer) and not isinstance(net_or_layers, Residual):
+        yield net_or_layers
+        return
+    if isinstance(net_or_layers, Residual):
+        if containers:
+            yield net_or_layers
+        layers = net_or_layers.layers
+    else:
+        layers = getattr(net_or_layers, "layers", net_or_layers)
+    for layer in layers:
+        yield from iter_layers(layer, containers)
+
+
+def sigmoid(z):
+    """Logistic function of an array (numpy or torch), stable for any z: only exp(-|z|) is
+    evaluated, so it never overflows. (n, ...) -> same shape."""
+    xp = namespace(z)
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
 ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from course.backend import namespace
-from course.layers import ACTIVATIONS, NORMS, Layer, Linear, Residual, check_input
+from course.layers import ACTIVATIONS, NORMS, Layer, Linear, Residual, check_input, iter_layers
 
 
 class MLP:
@@ -88,16 +88,16 @@ class MLP:
         g = upstream
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            if i == 0 and isinstance(layer, Linear):
+            if i == 0 and isinstance(layer, (Linear, Residual)):
                 return layer.backward(g, accumulate=accumulate, input_grad=input_grad)
             g = layer.backward(g, accumulate=accumulate)
-        return g
+        return g if input_grad else None
 
     # ------------------------------------------------------------ parameters
 
     def named_layers(self):
         """(name, layer) for every layer holding parameters or buffers, residual blocks opened."""
-        return [(layer.name, layer) for layer in _leaves(self.layers)
+        return [(layer.name, layer) for layer in iter_layers(self)
                 if layer.params or layer.buffers]
 
     def parameters(self) -> dict:
@@ -112,7 +112,7 @@ class MLP:
 
     def linear_layers(self) -> list[Linear]:
         """The Linear layers, input side first (residual blocks opened)."""
-        return [layer for layer in _leaves(self.layers) if isinstance(layer, Linear)]
+        return [layer for layer in iter_layers(self) if isinstance(layer, Linear)]
 
     def zero_grad(self) -> None:
         for layer in self.layers:
@@ -127,8 +127,8 @@ class MLP:
         return self._set_training(False)
 
     def _set_training(self, flag: bool) -> MLP:
-        for layer in _leaves(self.layers):
-            layer.training = flag
+        for layer in self.layers:
+            layer.train(flag)
         return self
 
     def to(self, xp: str = "numpy", device=None, dtype: str | None = None) -> MLP:
@@ -160,11 +160,3 @@ def _name_layers(layers, prefix: str) -> None:
         layer.name = f"{prefix}{i}"
         if isinstance(layer, Residual):
             _name_layers(layer.layers, f"{layer.name}.")
-
-
-def _leaves(layers):
-    for layer in layers:
-        if isinstance(layer, Residual):
-            yield from _leaves(layer.layers)
-        else:
-            yield layer

@@ -1,17 +1,41 @@
-"""One sigmoid neuron on one example, by hand: z = w*x + b, a = sigmoid(z), L = (a - y)^2."""
+"""Lesson 01: one sigmoid neuron, by hand and by gradient descent.
+
+On one example (scalars): ``z = w*x + b``, ``a = sigmoid(z)``, ``L = (a - y)^2``;
+:func:`forward` keeps every intermediate and :func:`backward` applies the chain rule by hand.
+
+Over a small data set (arrays x, y of shape (n,)): ``L = mean((a - y)^2)``;
+:func:`neuron_data` (the toy data set), :func:`loss_and_grads` (forward and backward over the
+data) and :func:`descend` (gradient descent returning a :class:`Run` with its verdict:
+converges, crawls, oscillates or diverges). The learning-rate slider that shows :func:`descend`
+lives in ``course.widgets``.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+import numpy as np
 
-def sigmoid(z: float) -> float:
-    """Stable logistic function of a scalar (never overflows in exp)."""
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+from course import autodiff
+from course.backend import is_array
+from course.layers import sigmoid as _array_sigmoid
+
+TRUE_W, TRUE_B = 2.0, -0.5
+START_W, START_B = 1.0, 0.0
+STEPS = 100
+CONVERGED_FRACTION = 0.01
+LR_MIN, LR_MAX = 1e-2, 1e3
+
+
+def sigmoid(z):
+    """The logistic function, stable for any z: a float for a number (``course.autodiff``'s
+    scalar sigmoid), an array of the same shape for an array (``course.layers.sigmoid``)."""
+    if is_array(z):
+        return _array_sigmoid(z)
+    if isinstance(z, (list, tuple)):
+        return _array_sigmoid(np.asarray(z, dtype=np.float64))
+    return autodiff.sigmoid(z)
 
 
 @dataclass(frozen=True)
@@ -51,38 +75,109 @@ def backward(f: Forward) -> Gradients:
     return Gradients(dL_da=dL_da, dL_dz=dL_dz, dL_dw=dL_dz * f.x, dL_db=dL_dz)
 
 
-def gd_step(w: float, b: float, x: float, y: float, lr: float) -> tuple[float, float]:
-    """One gradient-descent step; returns the new (w, b)."""
-    g = backward(forward(w, b, x, y))
-    return w - lr * g.dL_dw, b - lr * g.dL_db
+def neuron_data(n: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` inputs evenly spaced on [-2, 2] and targets ``sigmoid(2 x - 0.5)``: x (n,), y (n,).
+
+    The targets are made by a neuron with w = 2, b = -0.5, so the smallest loss is exactly 0.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    x = np.linspace(-2.0, 2.0, n)
+    return x, sigmoid(TRUE_W * x + TRUE_B)
+
+
+def loss_and_grads(w: float, b: float, x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Mean squared error of the neuron on (x, y) and its gradient: (L, dL/dw, dL/db).
+
+    x, y: (n,). Chain rule per point: dL/da = 2 (a - y) / n, dL/dz = dL/da * a (1 - a),
+    dL/dw = sum(dL/dz * x), dL/db = sum(dL/dz).
+    """
+    a = sigmoid(w * x + b)
+    dz = 2.0 * (a - y) * a * (1.0 - a) / x.size
+    return float(np.mean((a - y) ** 2)), float(np.sum(dz * x)), float(np.sum(dz))
 
 
 @dataclass(frozen=True)
-class Trajectory:
-    """Losses of a gradient-descent run; ``diverged_at`` is the step that went non-finite or
-    blew up (loss above 1e6 times the first), else None."""
+class Run:
+    """One gradient-descent run.
 
-    losses: list[float]
-    w: float
-    b: float
-    diverged_at: int | None
-
-
-def run_gd(w: float, b: float, x: float, y: float, lr: float, steps: int) -> Trajectory:
-    """``steps`` steps of gradient descent from (w, b); losses[0] is the loss before any step.
-
-    Stops early, without raising, on NaN/inf parameters or loss and reports the step.
+    lr: the learning rate; loss: (k + 1,) the loss before each step and after the last one
+    (shorter than steps + 1 when the run stopped on a non-finite value); w, b: (k + 1,) the
+    parameters along the way; diverged_at: the first step whose loss is above the starting loss
+    or not finite (None if none); outcome: "converges", "crawls", "oscillates" or "diverges".
     """
-    losses = [forward(w, b, x, y).L]
-    for step in range(1, steps + 1):
-        try:
-            w, b = gd_step(w, b, x, y, lr)
-            loss = forward(w, b, x, y).L
-        except OverflowError:
-            return Trajectory(losses, w, b, step)
-        if not (math.isfinite(w) and math.isfinite(b) and math.isfinite(loss)):
-            return Trajectory(losses, w, b, step)
-        losses.append(loss)
-        if loss > 1e6 * max(losses[0], 1e-12):
-            return Trajectory(losses, w, b, step)
-    return Trajectory(losses, w, b, None)
+
+    lr: float
+    loss: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    diverged_at: int | None
+    outcome: str
+
+    def describe(self) -> str:
+        """One line for a status bar: the outcome and the numbers behind it."""
+        final = self.loss[-1]
+        if self.diverged_at is not None:
+            bad = self.loss[self.diverged_at]
+            reason = ("became NaN or infinite" if not np.isfinite(bad)
+                      else f"rose above its start: {self.loss[0]:.3g} -> {bad:.3g}")
+            return f"lr = {self.lr:.3g}: diverged at step {self.diverged_at}: the loss {reason}"
+        return (f"lr = {self.lr:.3g}: {self.outcome}: loss {self.loss[0]:.3g} -> {final:.3g}"
+                f" after {self.loss.size - 1} steps")
+
+
+def _check_lr(lr) -> float:
+    try:
+        lr = float(lr)
+    except (TypeError, ValueError):
+        raise TypeError(f"lr must be a positive number, got {lr!r}") from None
+    if not lr > 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    return lr
+
+
+def descend(lr: float, steps: int = STEPS, w: float = START_W, b: float = START_B,
+            x: np.ndarray | None = None, y: np.ndarray | None = None) -> Run:
+    """Run ``steps`` steps of gradient descent ``w -= lr dL/dw``, ``b -= lr dL/db``.
+
+    x, y: (n,) data (default :func:`neuron_data`). A non-finite loss or parameter stops the run
+    at that step instead of raising. Outcome: "diverges" if the loss ever rises above its starting
+    value or stops being finite; "converges" if the final loss is below ``CONVERGED_FRACTION``
+    (1%) of the starting loss; "oscillates" if not, and the loss rose on some step (overshooting
+    back and forth, but never above the start); "crawls" otherwise (every step downhill, too few
+    of them).
+    """
+    lr = _check_lr(lr)
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if x is None or y is None:
+        x, y = neuron_data()
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must both have shape (n,), got {x.shape} and {y.shape}")
+    losses, ws, bs = [], [w], [b]
+    with np.errstate(all="ignore"):
+        for _ in range(steps + 1):
+            loss, dw, db = loss_and_grads(w, b, x, y)
+            losses.append(loss)
+            if not (math.isfinite(loss) and math.isfinite(w) and math.isfinite(b)):
+                break
+            if len(losses) == steps + 1:
+                break
+            w, b = w - lr * dw, b - lr * db
+            ws.append(w)
+            bs.append(b)
+    loss = np.array(losses)
+    return Run(lr, loss, np.array(ws[: loss.size]), np.array(bs[: loss.size]),
+               *_outcome(loss))
+
+
+def _outcome(loss: np.ndarray) -> tuple[int | None, str]:
+    bad = ~np.isfinite(loss) | (loss > loss[0])
+    if bad.any():
+        return int(np.argmax(bad)), "diverges"
+    if loss[-1] < CONVERGED_FRACTION * loss[0]:
+        return None, "converges"
+    if np.any(np.diff(loss) > 0):
+        return None, "oscillates"
+    return None, "crawls"

@@ -19,24 +19,7 @@ import math
 import numbers
 from collections.abc import Mapping
 
-import array_api_compat
-
-
-def _namespace(x):
-    return array_api_compat.array_namespace(x)
-
-
-def _copy(x):
-    return _namespace(x).asarray(x, copy=True)
-
-
-def _sum_of_squares(g) -> float:
-    """sum(g**2) of one array as a Python float (float64)."""
-    if array_api_compat.is_numpy_array(g):
-        flat = g.reshape(-1)
-        return float(flat @ flat)
-    xp = _namespace(g)
-    return float(xp.sum(g * g))
+from course.backend import copy, is_array, is_torch, namespace, sum_of_squares
 
 
 class Optimizer:
@@ -52,7 +35,7 @@ class Optimizer:
                 f"{type(params).__name__}"
             )
         for name, p in params.items():
-            if not array_api_compat.is_array_api_obj(p):
+            if not is_array(p):
                 raise TypeError(
                     f"params[{name!r}] must be a numpy array or torch tensor, "
                     f"got {type(p).__name__}"
@@ -61,7 +44,7 @@ class Optimizer:
         self.lr = lr
         self.state: dict[str, dict] = {name: {} for name in self.params}
         self.steps = 0
-        self._torch = any(array_api_compat.is_torch_array(p) for p in self.params.values())
+        self._torch = any(is_torch(p) for p in self.params.values())
 
     @property
     def lr(self) -> float:
@@ -142,7 +125,7 @@ class SGD(Optimizer):
             g = g + self.weight_decay * p
         if self.momentum:
             if "velocity" not in state:
-                state["velocity"] = _copy(g)
+                state["velocity"] = copy(g)
             else:
                 state["velocity"] *= self.momentum
                 state["velocity"] += g
@@ -182,7 +165,7 @@ class Adam(Optimizer):
             else:
                 g = g + self.weight_decay * p
         if "m" not in state:
-            xp = _namespace(p)
+            xp = namespace(p)
             state["m"] = xp.zeros_like(p)
             state["v"] = xp.zeros_like(p)
             state["t"] = 0
@@ -210,7 +193,7 @@ class AdamW(Adam):
 
 def global_norm(grads: Mapping) -> float:
     """sqrt(sum over all arrays of sum(g**2)): the norm of all gradients seen as one vector."""
-    return math.sqrt(sum(_sum_of_squares(g) for g in grads.values()))
+    return math.sqrt(sum(sum_of_squares(g) for g in grads.values()))
 
 
 def clip_grad_norm(grads: Mapping, max_norm: float) -> float:

@@ -8,6 +8,7 @@ log axis; decision boundaries shade the predicted class over a grid around the d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -30,6 +31,15 @@ def _finite_positive(values) -> np.ndarray:
     return v
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+OUTLIER_DECADES = 10
+
+
+def legend_label(name: str) -> str:
+    """A legend label with powers written as superscripts: 'N(0, 0.01^2)' -> 'N(0, 0.01²)'."""
+    return re.sub(r"\^\{?(-?\d+)\}?", lambda m: m.group(1).translate(_SUPERSCRIPTS), name)
+
+
 def loss_curves(curves: Mapping[str, Sequence[float]], ax=None, log: bool = True,
                 title: str = "training loss"):
     """One line per run: name -> loss at each step (length = steps run; may differ per run).
@@ -39,7 +49,7 @@ def loss_curves(curves: Mapping[str, Sequence[float]], ax=None, log: bool = True
     ax = _axes(ax)
     for name, loss in curves.items():
         loss = np.asarray(loss, dtype=np.float64)
-        (line,) = ax.plot(np.arange(1, loss.size + 1), loss, label=name, lw=1.5)
+        (line,) = ax.plot(np.arange(1, loss.size + 1), loss, label=legend_label(name), lw=1.5)
         finite = np.flatnonzero(np.isfinite(loss))
         if finite.size and finite[-1] < loss.size - 1:
             ax.plot(finite[-1] + 1, loss[finite[-1]], "x", color=line.get_color(), ms=8)
@@ -92,65 +102,54 @@ def decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x, y, ax=None
     return ax
 
 
+def far_curves(norms: Mapping[str, Sequence[float]],
+               decades: float = OUTLIER_DECADES) -> list[str]:
+    """Names of the curves whose smallest finite value lies more than ``decades`` decades below
+    the smallest of every other curve: drawn with them, they would squash the rest into a band."""
+    lows = {name: np.nanmin(np.log10(v)) for name, v in
+            ((n, _finite_positive(vals)) for n, vals in norms.items()) if np.isfinite(v).any()}
+    if len(lows) < 3:
+        return []
+    far = []
+    for name, low in lows.items():
+        others = [v for n, v in lows.items() if n != name]
+        if low < min(others) - decades:
+            far.append(name)
+    return far if len(far) < len(lows) - 1 else []
+
+
 def gradient_norms(norms: Mapping[str, Sequence[float]], ax=None,
                    title: str = "gradient norm per layer",
-                   ylabel: str = r"$\|\partial L/\partial W\|$"):
+                   ylabel: str = r"$\|\partial L/\partial W\|$", separate: bool = False):
     """Per-layer gradient norms on a log axis: name -> one norm per layer (layer 1 = input side).
 
-    Zero, NaN or inf norms are left out of the line (a log axis cannot show them).
+    Zero, NaN or inf norms are left out of the line (a log axis cannot show them). Labels show
+    powers as superscripts (:func:`legend_label`). separate: when this function makes the
+    figure (``ax`` None), curves far below all the others (:func:`far_curves`) get their own
+    panel on the left, so the rest keep their detail; returns the axes of the other curves.
     """
+    far = far_curves(norms) if separate and ax is None else []
+    if far:
+        _, (ax_far, ax) = plt.subplots(1, 2, figsize=(FIGSIZE[0] * 1.4, FIGSIZE[1]),
+                                       layout="constrained", width_ratios=(1, 1.6))
+        _draw_norms(ax_far, {n: norms[n] for n in far}, ylabel,
+                    f"far below the others (more than 1e{OUTLIER_DECADES} smaller)", legend=True)
     ax = _axes(ax)
+    rest = {n: v for n, v in norms.items() if n not in far}
+    _draw_norms(ax, rest, ylabel, title, legend=len(rest) > 1 or bool(far))
+    return ax
+
+
+def _draw_norms(ax, norms: Mapping[str, Sequence[float]], ylabel: str, title: str,
+                legend: bool) -> None:
     for name, values in norms.items():
         v = _finite_positive(values)
-        ax.plot(np.arange(1, v.size + 1), v, "o-", ms=3, lw=1.5, label=name)
+        ax.plot(np.arange(1, v.size + 1), v, "o-", ms=3, lw=1.5, label=legend_label(name))
     ax.set_yscale("log")
     ax.set(xlabel="layer (1 = nearest the input)", ylabel=ylabel, title=title)
-    if len(norms) > 1:
+    if legend:
         ax.legend(fontsize="small")
     ax.grid(True, which="both", alpha=0.3)
-    return ax
-
-
-def activation_histograms(activations: Sequence[np.ndarray], labels: Sequence[str] | None = None,
-                          ax=None, bins: int = 60, title: str = "activations"):
-    """Overlaid step histograms of several layers' activations (each any shape, flattened).
-
-    labels: one per array (default 'layer 1', 'layer 2', ...). Densities, so batch sizes compare.
-    """
-    ax = _axes(ax)
-    arrays = [np.asarray(a, dtype=np.float64).ravel() for a in activations]
-    arrays = [a[np.isfinite(a)] for a in arrays]
-    labels = list(labels) if labels is not None else [f"layer {i + 1}" for i in range(len(arrays))]
-    if len(labels) != len(arrays):
-        raise ValueError(f"labels has {len(labels)} entries for {len(arrays)} activation arrays")
-    nonempty = [a for a in arrays if a.size]
-    if nonempty:
-        edges = np.histogram_bin_edges(np.concatenate(nonempty), bins=bins)
-        for a, label in zip(arrays, labels):
-            if a.size:
-                ax.hist(a, bins=edges, density=True, histtype="step", lw=1.5, label=label)
-    ax.set(xlabel="activation value", ylabel="density", title=title)
-    if arrays:
-        ax.legend(fontsize="small")
-    return ax
-
-
-def activation_bands(activations: Sequence[np.ndarray], ax=None,
-                     title: str = "activation distribution per layer"):
-    """Median and 5-95 % / 25-75 % bands of each layer's activations against the layer number.
-
-    activations: one array per layer (any shape, flattened). Shows at a glance whether the signal
-    shrinks to zero, saturates or grows with depth.
-    """
-    ax = _axes(ax)
-    q = activation_quantiles(activations)
-    layers = np.arange(1, q.shape[0] + 1)
-    ax.fill_between(layers, q[:, 0], q[:, 4], alpha=0.2, color="C0", label="5-95 %")
-    ax.fill_between(layers, q[:, 1], q[:, 3], alpha=0.4, color="C0", label="25-75 %")
-    ax.plot(layers, q[:, 2], color="C0", lw=1.5, label="median")
-    ax.set(xlabel="layer (1 = nearest the input)", ylabel="activation", title=title)
-    ax.legend(fontsize="small")
-    return ax
 
 
 def activation_quantiles(activations: Sequence[np.ndarray]) -> np.ndarray:

@@ -15,13 +15,12 @@ This module imports torch: import it only where torch is installed (``import cou
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from torch import nn
 
 from course.backend import is_torch, to_numpy
+from course.costs import timeit
 from course.gradcheck import relative_error
 from course.layers import (
     GELU,
@@ -258,14 +257,5 @@ def step_seconds(sizes, batch: int, xp: str = "numpy", device=None, dtype: str =
         net.backward(loss_fn.backward(), input_grad=False)
         opt.step(net.gradients())
 
-    times = []
-    for k in range(repeats + 2):
-        if cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        step()
-        if cuda:
-            torch.cuda.synchronize()
-        if k >= 2:
-            times.append(time.perf_counter() - start)
-    return min(times)
+    return timeit(step, repeats, warmup=2, stat="min",
+                  sync=torch.cuda.synchronize if cuda else None)

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import array_api_compat
 import numpy as np
 
+from course.backend import is_array, is_torch, namespace
 from course.diagnostics import layer_gradient_norms, snapshot, update_to_weight
 from course.optim import clip_grad_norm
 
@@ -69,13 +69,9 @@ class History:
                 f"{self.loss[-1]:.4g}, {len(self.grad_norms)} layers)")
 
 
-def _is_torch(x) -> bool:
-    return array_api_compat.is_torch_array(x)
-
-
 def _take(a, idx: np.ndarray):
     """Rows ``idx`` of a numpy array or torch tensor."""
-    if _is_torch(a):
+    if is_torch(a):
         import torch
 
         return a[torch.as_tensor(idx, device=a.device)]
@@ -95,10 +91,10 @@ def _batches(n: int, batch_size: int | None, rng: np.random.Generator):
 
 
 def _check_fit_args(x, y, steps, batch_size, clip, eval_every) -> None:
-    if not array_api_compat.is_array_api_obj(x) or x.ndim != 2:
+    if not is_array(x) or x.ndim != 2:
         raise ValueError(f"x must be a 2-d array (n, d_in), got {type(x).__name__} "
                          f"of shape {getattr(x, 'shape', None)}")
-    if not array_api_compat.is_array_api_obj(y) or y.shape[0] != x.shape[0]:
+    if not is_array(y) or y.shape[0] != x.shape[0]:
         raise ValueError(f"y must be an array with one row per sample of x ({x.shape[0]}), "
                          f"got shape {getattr(y, 'shape', None)}")
     if not isinstance(steps, numbers.Integral) or steps < 1:
@@ -114,7 +110,7 @@ def _check_fit_args(x, y, steps, batch_size, clip, eval_every) -> None:
 
 def _non_finite_param(net) -> str | None:
     for name, p in net.parameters().items():
-        xp = array_api_compat.array_namespace(p)
+        xp = namespace(p)
         if not bool(xp.all(xp.isfinite(p))):
             return name
     return None
@@ -134,7 +130,7 @@ def _progress_bar(progress, steps: int):
 def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
         clip: float | None = None, seed: int = 0, progress="auto",
         eval_fn: Callable[[object], float] | None = None, eval_every: int = 50,
-        verbose: bool = True, record_updates: bool = False) -> History:
+        verbose: bool = True, record_updates: bool = False, first_step: int = 1) -> History:
     """Train ``net`` for ``steps`` optimizer steps and return the :class:`History`.
 
     net: an MLP (forward, backward, parameters, gradients); loss_fn: a loss with forward(out, y)
@@ -147,6 +143,8 @@ def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
     eval_fn(net) -> float is recorded every ``eval_every`` steps and after the last one.
     verbose: print the divergence message when training diverges.
     record_updates: also record each weight matrix's update-to-weight ratio at every step.
+    first_step: the number of the first step (a run continued in pieces numbers its steps, and
+    its divergence, as one run would).
     """
     _check_fit_args(x, y, steps, batch_size, clip, eval_every)
     steps = int(steps)
@@ -157,7 +155,8 @@ def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
     start = time.perf_counter()
     try:
         with np.errstate(all="ignore"):
-            for step in range(1, steps + 1):
+            last = first_step + steps - 1
+            for step in range(first_step, last + 1):
                 before = snapshot(net.parameters()) if record_updates else None
                 if not _train_step(net, loss_fn, opt, x, y, next(batches), clip, step, history):
                     break
@@ -165,7 +164,7 @@ def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
                     table = update_to_weight(before, net.parameters())
                     for name, ratio in zip(table["parameter"], table["ratio"]):
                         history.update_ratios.setdefault(name, []).append(ratio)
-                if eval_fn is not None and (step % eval_every == 0 or step == steps):
+                if eval_fn is not None and (step % eval_every == 0 or step == last):
                     history.eval_steps.append(step)
                     history.eval_values.append(float(eval_fn(net)))
                 if bar is not None:
@@ -229,7 +228,7 @@ def predict(net, x):
     """
     with np.errstate(all="ignore"):
         out = net.forward(x)
-    xp = array_api_compat.array_namespace(out)
+    xp = namespace(out)
     if out.ndim == 2 and out.shape[1] == 1:
         return xp.astype(out[:, 0] > 0, xp.int64)
     return xp.argmax(out, axis=1)
@@ -240,6 +239,6 @@ def accuracy(net, x, y) -> float:
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"y must have one label per row of x ({x.shape[0]}), got shape {y.shape}")
     labels = predict(net, x)
-    xp = array_api_compat.array_namespace(labels)
+    xp = namespace(labels)
     y = xp.reshape(y, (-1,))
     return float(xp.mean(xp.astype(labels == xp.astype(y, labels.dtype), xp.float64)))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from course.checkpoint import checkpointed_backward, plain_peak_bytes, segments
+from course.costs import cache_bytes
 from course.losses import SoftmaxCrossEntropy
 from course.mlp import MLP
 
@@ -73,3 +74,29 @@ def test_segments_cover_every_layer_once_and_bad_k_is_refused():
     assert [list(p) for p in parts] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     with pytest.raises(ValueError, match="k \\(layers per segment\\) must be a positive integer"):
         segments(10, 0)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_batchnorm_inside_a_residual_block_updates_its_running_statistics_once(k):
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(16, 2)), rng.integers(0, 3, 16)
+    spec = {"norm": "batchnorm", "residual": True}
+    a, b = MLP([2, 8, 8, 8, 3], **spec), MLP([2, 8, 8, 8, 3], **spec)
+    a.forward(x)
+    loss_fn = SoftmaxCrossEntropy()
+    checkpointed_backward(b, x, lambda out: (loss_fn.forward(out, y), loss_fn.backward())[1], k)
+    stats_a = [(n, layer.buffers) for n, layer in a.named_layers() if layer.buffers]
+    stats_b = [(n, layer.buffers) for n, layer in b.named_layers() if layer.buffers]
+    assert [n for n, _ in stats_a] == ["1", "3.1", "4.1"]
+    for (name, want), (_, got) in zip(stats_a, stats_b):
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name} {key}")
+
+
+def test_checkpointed_backward_leaves_no_cache_inside_residual_blocks():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+    net = MLP([4, 4, 4, 3], residual=True)
+    loss_fn = SoftmaxCrossEntropy()
+    checkpointed_backward(net, x, lambda out: (loss_fn.forward(out, y), loss_fn.backward())[1], 2)
+    assert cache_bytes(net) == 0

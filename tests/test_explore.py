@@ -11,7 +11,6 @@ pytest.importorskip("course.mlp", reason="course.mlp (the vectorised MLP stack) 
 
 from course import explore
 from course.explore import (
-    Explorer,
     Settings,
     clipped_update_norm,
     gradient_profile,
@@ -19,6 +18,7 @@ from course.explore import (
     train_run,
     two_moons,
 )
+from course.widgets import Explorer
 
 
 def test_sigmoid_small_init_depth_30_gradient_vanishes_below_1e_6_of_the_last_layer():
@@ -37,7 +37,7 @@ def test_relu_xavier_depth_30_loses_the_gradient_by_more_than_10x():
     assert gradient_profile(Settings(depth=30, activation="relu", init="xavier")).ratio < 0.1
 
 
-@pytest.mark.parametrize("activation", ["relu", "leaky relu", "tanh"])
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh"])
 def test_large_init_explodes_the_gradient_on_its_way_back(activation):
     p = gradient_profile(Settings(depth=30, activation=activation, init="large normal"))
     healthy = gradient_profile(Settings(depth=30, activation=activation, init="he"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course.explore_neuron import NeuronExplorer, descend, loss_and_grads, neuron_data, sigmoid
 from course.gradcheck import numerical_gradient, relative_error
+from course.neuron import descend, loss_and_grads, neuron_data, sigmoid
+from course.widgets import NeuronExplorer
 
 
 def test_loss_and_grads_agree_with_central_differences():

@@ -7,7 +7,7 @@ import json, sys, time
 t = time.perf_counter()
 import course
 elapsed = time.perf_counter() - t
-import course.autodiff, course.neuron, course.gradcheck, course.scalar_nn, course.graph
+import course.autodiff, course.neuron, course.gradcheck, course.graph
 import course.twolayer, course.data, course.layers, course.mlp, course.losses, course.optim
 heavy = [m for m in ("torch", "matplotlib") if m in sys.modules]
 print(json.dumps({"elapsed": elapsed, "heavy": heavy}))

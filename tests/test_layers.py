@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from mathcases import BY_NAME
+from mathcases import CASES
 
 from course.gradcheck import PASS, check_gradients, numerical_gradient, relative_error
 from course.layers import (
@@ -24,6 +24,7 @@ from course.layers import (
     Residual,
     Sigmoid,
     Tanh,
+    iter_layers,
 )
 
 EXAMPLES = settings(max_examples=200, deadline=None, derandomize=True, database=None)
@@ -70,13 +71,32 @@ def test_activation_backward_matches_central_differences(cls, data, n, d):
     assert_backward_matches_differences(cls(), data.draw(matrix(n, d)))
 
 
-@pytest.mark.parametrize(("cls", "case"), [(Sigmoid, "sigmoid"), (Tanh, "tanh"), (ReLU, "relu")])
-def test_activations_agree_with_the_shared_math_cases_used_by_the_scalar_engine(cls, case):
-    c = BY_NAME[case]
+LAYER_CASES = [c for c in CASES if c.layer is not None]
+
+
+def test_every_activation_layer_has_a_shared_math_case():
+    assert {c.layer for c in LAYER_CASES} == {cls.__name__ for cls in ACTIVATIONS}
+
+
+@pytest.mark.parametrize("c", LAYER_CASES, ids=lambda c: c.name)
+def test_activations_agree_with_the_shared_math_cases_used_by_the_scalar_engine(c):
     z = np.linspace(*c.domain, 41).reshape(1, -1) + 0.005
-    layer = cls()
+    layer = {cls.__name__: cls for cls in ACTIVATIONS}[c.layer]()
     np.testing.assert_allclose(layer.forward(z), c.numpy(z), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(layer.backward(np.ones_like(z)), c.derivative(z),
+                               rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("c", LAYER_CASES, ids=lambda c: c.name)
+def test_activation_layers_match_torch_autograd_on_the_shared_cases(c):
+    torch = pytest.importorskip("torch")
+    z = np.linspace(*c.domain, 41).reshape(1, -1) + 0.005
+    layer = {cls.__name__: cls for cls in ACTIVATIONS}[c.layer]()
+    t = torch.tensor(z, requires_grad=True)
+    out = c.torch(t)
+    out.backward(torch.ones_like(out))
+    np.testing.assert_allclose(layer.forward(z), out.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(layer.backward(np.ones_like(z)), t.grad.numpy(),
                                rtol=1e-12, atol=1e-15)
 
 
@@ -241,3 +261,20 @@ def test_numerical_gradient_used_here_is_central_and_float64():
     x = np.array([0.3, -1.2])
     g = numerical_gradient(lambda: float(np.sum(np.sin(x))), x)
     assert relative_error(g, np.cos(x)) < PASS
+
+
+def test_batchnorm_eval_method_switches_to_running_statistics_as_its_error_advises():
+    bn = BatchNorm(2)
+    with pytest.raises(ValueError, match=r"call \.eval\(\) first"):
+        bn.forward(np.ones((1, 2)))
+    assert bn.eval() is bn and not bn.training
+    np.testing.assert_allclose(bn.forward(np.ones((1, 2))), np.ones((1, 2)) / np.sqrt(1 + 1e-5))
+    assert bn.train().training
+
+
+def test_iter_layers_opens_residual_blocks_input_side_first():
+    inner = [Linear(3, 3, rng=0), BatchNorm(3), ReLU()]
+    layers = [Linear(2, 3, rng=0), Residual(inner), Linear(3, 1, rng=0)]
+    assert list(iter_layers(layers)) == [layers[0], *inner, layers[2]]
+    assert list(iter_layers(layers, containers=True)) == [layers[0], layers[1], *inner, layers[2]]
+    assert list(iter_layers(inner[0])) == [inner[0]]

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from mathcases import LOSS_CASES
 
+from course import losses
 from course.gradcheck import check_gradients, relative_error
 from course.losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
 
@@ -52,27 +54,6 @@ def test_binary_cross_entropy_delta_matches_central_differences(data, n, column)
     logits = data.draw(hnp.arrays(np.float64, shape, elements=values))
     targets = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])))
     assert_delta_matches_differences(BinaryCrossEntropy(), logits, targets)
-
-
-def test_losses_and_deltas_match_torch():
-    torch = pytest.importorskip("torch")
-    f = torch.nn.functional
-    rng = np.random.default_rng(0)
-    logits, labels = rng.normal(size=(7, 4)), rng.integers(0, 4, 7)
-    binary, targets = rng.normal(size=7), rng.integers(0, 2, 7).astype(np.float64)
-    pred, y = rng.normal(size=(7, 3)), rng.normal(size=(7, 3))
-    cases = [
-        (SoftmaxCrossEntropy(), logits, labels, lambda t: f.cross_entropy(t, torch.tensor(labels))),
-        (BinaryCrossEntropy(), binary, targets,
-         lambda t: f.binary_cross_entropy_with_logits(t, torch.tensor(targets))),
-        (MSE(), pred, y, lambda t: f.mse_loss(t, torch.tensor(y))),
-    ]
-    for loss_fn, a, b, reference in cases:
-        t = torch.tensor(a, requires_grad=True)
-        expected = reference(t)
-        expected.backward()
-        assert abs(float(loss_fn.forward(a, b)) - expected.item()) < 1e-12
-        assert relative_error(loss_fn.backward(), t.grad.numpy()) < 1e-12
 
 
 def test_logits_of_plus_minus_1000_give_finite_loss_and_delta_without_warnings():
@@ -135,3 +116,22 @@ def test_every_loss_runs_on_torch_tensors_and_matches_numpy():
         got = float(loss_fn.forward(torch.tensor(pred), torch.tensor(target)))
         assert abs(got - expected[0]) < 1e-12
         assert relative_error(loss_fn.backward().numpy(), expected[1]) < 1e-12
+
+
+@pytest.mark.parametrize("case", LOSS_CASES, ids=lambda c: c.name)
+def test_every_loss_matches_the_shared_case_in_numpy_and_torch(case):
+    pred, target = case.make(np.random.default_rng(5))
+    loss_fn = getattr(losses, case.course)()
+    assert abs(float(loss_fn.forward(pred, target)) - case.numpy(pred, target)) < 1e-12
+    assert_delta_matches_differences(loss_fn, pred, target)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(pred, requires_grad=True)
+    expected = case.torch(t, target)
+    expected.backward()
+    loss_fn.forward(pred, target)
+    assert abs(float(loss_fn.forward(pred, target)) - expected.item()) < 1e-12
+    assert relative_error(loss_fn.backward(), t.grad.numpy()) < 1e-12
+
+
+def test_every_course_loss_has_a_shared_case():
+    assert {c.course for c in LOSS_CASES} == {"MSE", "SoftmaxCrossEntropy", "BinaryCrossEntropy"}

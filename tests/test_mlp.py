@@ -243,3 +243,32 @@ def test_fit_trains_the_course_mlp_identically_on_numpy_and_torch():
     (loss_np, acc_np), (loss_t, acc_t) = runs
     np.testing.assert_allclose(loss_np, loss_t, rtol=1e-9)
     assert loss_np[-1] < 0.3 * loss_np[0] and acc_np == acc_t > 0.8
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_backward_without_input_grad_returns_none_and_the_same_parameter_gradients(residual):
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(6, 4)), rng.integers(0, 3, 6)
+    net = MLP([4, 4, 4, 3], residual=residual)
+    assert isinstance(net.layers[0], Residual) == residual
+    loss_fn = SoftmaxCrossEntropy()
+    loss_fn.forward(net.forward(x), y)
+    dx = net.backward(loss_fn.backward())
+    full = {k: g.copy() for k, g in net.gradients().items()}
+    assert dx.shape == (6, 4)
+    assert net.backward(loss_fn.backward(), input_grad=False) is None
+    for k, g in net.gradients().items():
+        np.testing.assert_array_equal(g, full[k])
+
+
+def test_eval_reaches_batchnorm_inside_residual_blocks_and_train_restores_it():
+    net = MLP([3, 3, 3, 2], norm="batchnorm", residual=True)
+    norms = [layer for _, layer in net.named_layers() if isinstance(layer, BatchNorm)]
+    assert len(norms) == 2
+    net.eval()
+    assert not any(layer.training for layer in norms)
+    net.train()
+    assert all(layer.training for layer in norms)
+    block = net.layers[0]
+    block.eval()
+    assert not block.training and not norms[0].training and norms[1].training

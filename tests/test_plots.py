@@ -56,22 +56,31 @@ def test_decision_boundary_shades_the_class_the_predictor_gives_each_grid_point(
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1"]
 
 
-def test_activation_histograms_need_one_label_per_array():
-    with pytest.raises(ValueError, match="labels has 1 entries for 2"):
-        plots.activation_histograms([np.zeros(3), np.ones(3)], labels=["only one"])
-
-
-def test_activation_histograms_ignore_nonfinite_values():
-    ax = plots.activation_histograms([np.array([0.0, np.nan, 1.0]), np.array([np.inf])])
-    assert len(ax.patches) == 1
-
-
 def test_activation_quantiles_per_layer_and_nan_for_a_layer_without_finite_values():
     q = plots.activation_quantiles([np.arange(101.0), np.array([np.nan])])
     np.testing.assert_allclose(q[0], [5, 25, 50, 75, 95])
     assert np.all(np.isnan(q[1]))
 
 
-def test_activation_bands_draw_the_median_against_the_layer_number():
-    ax = plots.activation_bands([np.zeros(10), np.ones(10)])
-    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [0.0, 1.0])
+def test_legend_labels_write_powers_as_superscripts():
+    assert plots.legend_label("sigmoid, N(0, 0.01^2)") == "sigmoid, N(0, 0.01²)"
+    assert plots.legend_label("lr 10^-3 and 10^{12}") == "lr 10⁻³ and 10¹²"
+    ax = plots.gradient_norms({"N(0, 0.01^2)": [1.0, 2.0], "He": [1.0, 1.5]})
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["N(0, 0.01²)", "He"]
+
+
+def test_a_curve_far_below_the_others_gets_its_own_panel_and_the_rest_keep_their_range():
+    depth = np.arange(1, 31)
+    norms = {"broken": 10.0 ** (-2.0 * depth), "a": 1.0 + 0.01 * depth, "b": 2.0 / depth,
+             "c": np.full(30, 0.5)}
+    assert plots.far_curves(norms) == ["broken"]
+    assert len(plots.gradient_norms(norms).figure.axes) == 1
+    ax = plots.gradient_norms(norms, separate=True)
+    far, main = ax.figure.axes
+    assert main is ax and [line.get_label() for line in far.get_lines()] == ["broken"]
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b", "c"]
+    assert ax.get_ylim()[0] > 1e-3
+    assert plots.far_curves({"x": [1.0], "y": [1e-30]}) == []
+    _, given = plt.subplots()
+    assert plots.gradient_norms(norms, ax=given, separate=True) is given
+    assert len(given.get_lines()) == 4

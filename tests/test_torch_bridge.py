@@ -242,6 +242,6 @@ def test_pick_device_prefers_cuda_only_when_visible(monkeypatch):
 @pytest.mark.parametrize("xp", ["numpy", "torch"])
 def test_step_seconds_times_a_real_step(xp):
     seconds = step_seconds([8, 16, 4], 32, xp, repeats=2)
-    assert 0 < seconds < 1
+    assert seconds > 0
     with pytest.raises(ValueError, match="repeats"):
         step_seconds([8, 4], 4, xp, repeats=0)

@@ -3,6 +3,8 @@
 Defining a lesson's exercises (in ``course/checks/lessonNN.py``, one module per lesson)::
 
     import numpy as np
+
+from course.backend import is_torch, to_numpy
     from course.checks.core import Exercise
 
     def _sigmoid_prime(z):
@@ -67,6 +69,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from course.backend import is_torch, to_numpy
 
 RECORD_MIME = "application/vnd.backprop-course.check+json"
 ID_PATTERN = re.compile(r"^(\d\d)\.(\d+)$")
@@ -161,13 +165,11 @@ def get_exercise(exercise_id: str) -> Exercise:
 
 
 def _to_numpy(x):
-    """Torch tensors to numpy; a tensor on torch's "meta" device (shape and dtype, no values) to
-    a description of it; everything else unchanged."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        if getattr(x, "is_meta", False):
-            return f"tensor(shape={tuple(x.shape)}, dtype={x.dtype}, device='meta')"
-        return x.detach().cpu().numpy()
-    return x
+    """Torch tensors to numpy (course.backend.to_numpy); a tensor on torch's "meta" device (shape
+    and dtype, no values) to a description of it; everything else unchanged."""
+    if is_torch(x) and getattr(x, "is_meta", False):
+        return f"tensor(shape={tuple(x.shape)}, dtype={x.dtype}, device='meta')"
+    return to_numpy(x) if is_torch(x) else x
 
 
 def _mismatch(got, expected, rtol: float, atol: float) -> str | None:

@@ -9,10 +9,10 @@ import math
 import numpy as np
 
 from course.checks.core import Exercise
+from course.clinic import BY_KEY
 from course.mystery import REFERENCE_FIX, check_fix, mystery
 
-CAUSES = ("lr_too_low", "saturated", "lr_too_high", "log_of_zero", "orphaned_optimizer",
-          "skipped_backward", "vanishing", "tiny_batches", "accumulation")
+CAUSES = tuple(BY_KEY)
 """The causes a diagnosis can name: the keys of course.clinic's cases."""
 
 MYSTERY_A, MYSTERY_B = "da26", "b44c"

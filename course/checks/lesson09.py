@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from course.backend import to_numpy
 from course.checks.core import Exercise
 
 # ---------------------------------------------------------------- 09.1 a batch onto the device
@@ -54,13 +55,9 @@ def _same_arrays(got, expected) -> bool:
             return False
         if tuple(g.shape) != tuple(e.shape):
             return False
-        if not getattr(e, "is_meta", False) and not np.allclose(_numpy(g), _numpy(e)):
+        if not getattr(e, "is_meta", False) and not np.allclose(to_numpy(g), to_numpy(e)):
             return False
     return True
-
-
-def _numpy(a):
-    return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
 
 
 def _device_ignored(x, y, device):
@@ -271,7 +268,7 @@ def _same_gradients(got, expected) -> bool:
             continue
         if type(g) is not type(e) or g.dtype != e.dtype or tuple(g.shape) != tuple(e.shape):
             return False
-        if not np.allclose(_numpy(g), _numpy(e), rtol=1e-10, atol=1e-12):
+        if not np.allclose(to_numpy(g), to_numpy(e), rtol=1e-10, atol=1e-12):
             return False
     return True
 

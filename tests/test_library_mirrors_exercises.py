@@ -1,0 +1,150 @@
+"""Each library function that an exercise asks the learner to write agrees with that exercise's
+reference (``get_exercise(id).reference``) on the exercise's own visible and hidden cases.
+
+MIRRORS is the table to update when an exercise changes: (lesson, the name of the exercise's
+reference function in course/checks/lessonNN.py, the library function written with the
+exercise's signature). Exercises are found by their reference's name, so renumbering a lesson's
+exercises needs no change here; a reference that disappears, or whose signature no longer fits,
+fails here and names the row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course import neuron, twolayer
+from course.autodiff import Value
+from course.checkpoint import segments
+from course.checks.core import get_exercise, lesson_exercises
+from course.diagnostics import dead_fraction
+from course.layers import Linear, ReLU
+from course.losses import SoftmaxCrossEntropy
+from course.optim import SGD, Adam, AdamW, clip_grad_norm
+
+
+def neuron_grads(x, y, w, b):
+    g = neuron.backward(neuron.forward(w, b, x, y))
+    return g.dL_dw, g.dL_db
+
+
+def mul_backward(a, b, out_grad):
+    va, vb = Value(a), Value(b)
+    (va * vb).backward(out_grad)
+    return va.grad, vb.grad
+
+
+def worked_backward(x, y, w1, b1, w2, b2):
+    g = twolayer.worked_example(x, y, w1, b1, w2, b2)
+    return g.dL_dw1, g.dL_db1, g.dL_dw2, g.dL_db2
+
+
+def linear_backward(x, W, delta):
+    layer = Linear(*W.shape)
+    layer.params["W"] = W
+    layer.forward(x)
+    dx = layer.backward(delta)
+    return dx, layer.grads["W"], layer.grads["b"]
+
+
+def relu_backward(upstream, z):
+    layer = ReLU()
+    layer.forward(z)
+    return layer.backward(upstream)
+
+
+def ce_delta(logits, labels):
+    loss = SoftmaxCrossEntropy()
+    loss.forward(logits, labels)
+    return loss.backward()
+
+
+def momentum_step(w, g, velocity, lr=0.1, mu=0.9):
+    # torch's buffer b (w -= lr b) is the heavy-ball velocity v (w += v) as b = -v / lr
+    w = np.array(w, dtype=np.float64)
+    opt = SGD({"w": w}, lr, momentum=mu)
+    opt.state["w"]["velocity"] = -np.asarray(velocity, dtype=np.float64) / lr
+    opt.step({"w": np.asarray(g, dtype=np.float64)})
+    return w, -lr * opt.state["w"]["velocity"]
+
+
+def _adam(cls, w, g, m, v, t, lr, **extra):
+    w = np.array(w, dtype=np.float64)
+    opt = cls({"w": w}, lr, **extra)
+    opt.state["w"] = {"m": np.array(m, dtype=np.float64), "v": np.array(v, dtype=np.float64),
+                      "t": t - 1, "xp": np}
+    opt.step({"w": np.asarray(g, dtype=np.float64)})
+    return w, opt.state["w"]["m"], opt.state["w"]["v"]
+
+
+def adam_step(w, g, m, v, t, lr=0.01, eps=1e-8):
+    return _adam(Adam, w, g, m, v, t, lr, eps=eps)
+
+
+def adamw_step(w, g, m, v, t, lr=0.01, weight_decay=0.1):
+    return _adam(AdamW, w, g, m, v, t, lr, weight_decay=weight_decay)
+
+
+def clip_global(grads, tau):
+    clipped = {k: np.array(g, dtype=np.float64) for k, g in grads.items()}
+    clip_grad_norm(clipped, tau)
+    return clipped
+
+
+def dead_units(z):
+    return dead_fraction(np.maximum(z, 0.0))
+
+
+def segment_bounds(n_layers, k):
+    return [(part.start, part.stop) for part in segments(n_layers, k)]
+
+
+MIRRORS = [
+    ("01", "_neuron_grads", neuron_grads),
+    ("02", "_mul_backward", mul_backward),
+    ("03", "_worked_backward", worked_backward),
+    ("04", "_linear_backward", linear_backward),
+    ("04", "_relu_backward", relu_backward),
+    ("04", "_ce_delta", ce_delta),
+    ("05", "_momentum_step", momentum_step),
+    ("05", "_adam_step", adam_step),
+    ("05", "_adamw_step", adamw_step),
+    ("06", "_clip_global", clip_global),
+    ("06", "_dead_fraction", dead_units),
+    ("08", "_segment_bounds", segment_bounds),
+]
+
+
+def exercise_id(lesson: str, reference: str) -> str:
+    """The id of the exercise of ``lesson`` whose reference function is named ``reference``."""
+    found = [e.id for e in lesson_exercises(lesson)
+             if getattr(e.reference, "__name__", None) == reference]
+    assert len(found) == 1, f"lesson {lesson}: {len(found)} exercises with reference {reference}"
+    return found[0]
+
+
+def _same(got, want, where: str) -> None:
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), where
+        for k in want:
+            _same(got[k], want[k], f"{where}[{k!r}]")
+    elif isinstance(want, (tuple, list)):
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want)):
+            _same(g, w, f"{where}[{i}]")
+    else:
+        np.testing.assert_allclose(np.asarray(got, dtype=np.float64),
+                                   np.asarray(want, dtype=np.float64), rtol=1e-9, atol=1e-12,
+                                   err_msg=where)
+
+
+@pytest.mark.parametrize(("lesson", "reference", "library"), MIRRORS,
+                         ids=[f"{m[0]}-{m[1]}" for m in MIRRORS])
+def test_library_function_agrees_with_the_exercise_reference(lesson, reference, library):
+    exercise = get_exercise(exercise_id(lesson, reference))
+    assert exercise.reference.__name__ == reference
+    cases = exercise.case_list() + exercise.case_list(hidden=True)
+    assert cases, exercise.id
+    for i, args in enumerate(cases):
+        want = exercise.reference(*args)
+        _same(library(*args), want, f"exercise {exercise.id} ({reference}), case {i}")
