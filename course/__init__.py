@@ -32,7 +32,9 @@ explore               05-06   the explorer's compute: gradient profile, Jacobian
 diagnostics           06-07   per-layer gradient norms, dead and saturated units,
                               update-to-weight ratios
 clinic                07      broken training runs, one per symptom, with their fixes
-costs                 08      timeit (every timing), cache bytes, finite-difference cost
+costs                 08      bytes of cached activations (nbytes, cache_bytes)
+timing                08      timeit (every timing), one BLAS thread, CPU-time minima, pass and
+                              finite-difference costs
 checkpoint            08      gradient checkpointing: segments, recomputation, peak memory
 backend               04, 09  numpy or torch through the array API (the only such module)
 torch_bridge          09      the course MLP against torch.autograd; autograd.Function
@@ -42,8 +44,10 @@ widgets               00-06   ipywidgets wiring: tangent_slider (00), explore_le
                               (01), the explorer (05-06); persistent figures
 checks                00-09   exercises: references, cases, planted mistakes; check()
 explore_neuron        01      (compatibility) re-exports course.neuron and the 01 slider
-cli, notebook, release, grade, lab, doctor, requires
-                      -       teacher and set-up commands (``python -m course ...``)
+requires              09      a lesson's optional package: a plain message and its install command
+tools/                -       teacher and set-up commands (``python -m course ...``): cli, lab,
+                              doctor, release, execute, grade, one notebook runner; never
+                              imported by notebooks
 ====================  ======  ==============================================================
 """
 

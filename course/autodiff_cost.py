@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course.costs import timeit
+from course.timing import timeit
 
 
 def ring(xs: Sequence):
@@ -100,7 +100,7 @@ class CostTable:
 
 def _best_time(run: Callable[..., GradientResult], args: tuple,
                repeats: int) -> tuple[float, GradientResult]:
-    """The fastest of ``repeats`` runs of ``run(*args)`` (course.costs.timeit) and its result."""
+    """The fastest of ``repeats`` runs of ``run(*args)`` (course.timing.timeit) and its result."""
     results = []
     seconds = timeit(lambda: results.append(run(*args)), repeats, warmup=0, stat="min")
     return seconds, results[-1]

@@ -6,13 +6,17 @@ ratio of two such times swings by a factor of ten from run to run. Pinned to one
 (``min_time``) is the run least disturbed by other work. The clock is the process's CPU time
 (``time.process_time``): a time slice given to another program does not count. Ratios of such
 minima are stable enough to assert with a margin; times themselves are never asserted.
+
+Every repeated timing in the course goes through :func:`timeit` (warm-up runs, then the median or
+the minimum of repeats, on the wall clock by default or on CPU time).
 """
 
 from __future__ import annotations
 
-import time
+import statistics
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from time import perf_counter, process_time
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -32,35 +36,51 @@ def blas_threads() -> int:
                default=1)
 
 
-def min_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 1) -> float:
-    """Smallest wall-clock seconds of ``fn()`` over ``repeats`` runs, after ``warmup`` runs."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats!r}")
+def timeit(fn: Callable[[], object], repeats: int = 5, warmup: int = 1, stat: str = "median",
+           sync: Callable[[], object] | None = None,
+           clock: Callable[[], float] | None = None) -> float:
+    """Seconds of ``fn()``: ``warmup`` untimed runs, then the median (stat="median") or the
+    fastest (stat="min": on a shared machine others only ever slow a run down) of ``repeats``
+    timed runs. clock: ``perf_counter`` (wall clock) when None, or e.g. ``process_time``.
+    sync: called before starting and before stopping the clock (e.g. torch.cuda.synchronize, so
+    queued GPU work is counted)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be >= 1 (an integer), got {repeats!r}")
+    if stat not in ("median", "min"):
+        raise ValueError(f"stat must be 'median' or 'min', got {stat!r}")
+    clock = clock or perf_counter
     for _ in range(warmup):
         fn()
-    best = float("inf")
+    times = []
     for _ in range(repeats):
-        start = time.process_time()
+        if sync is not None:
+            sync()
+        start = clock()
         fn()
-        best = min(best, time.process_time() - start)
-    return best
+        if sync is not None:
+            sync()
+        times.append(clock() - start)
+    return statistics.median(times) if stat == "median" else min(times)
+
+
+def min_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 1) -> float:
+    """Smallest CPU seconds of ``fn()`` over ``repeats`` runs, after ``warmup`` runs."""
+    return timeit(fn, repeats, warmup, stat="min", clock=process_time)
 
 
 def min_times(fns: dict[str, Callable[[], object]], repeats: int = 7,
               warmup: int = 1) -> dict[str, float]:
-    """Smallest seconds of each function in ``fns`` (name -> fn), timed in turn round after
+    """Smallest CPU seconds of each function in ``fns`` (name -> fn), timed in turn round after
     round, so that every one of them meets the same spells of load from other programs."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be >= 1 (an integer), got {repeats!r}")
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     best = {name: float("inf") for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.process_time()
-            fn()
-            best[name] = min(best[name], time.process_time() - start)
+            best[name] = min(best[name], timeit(fn, 1, 0, stat="min", clock=process_time))
     return best
 
 
@@ -120,10 +140,9 @@ def finite_difference_cost(net, loss_fn, x, y, max_params: int | None = None,
         net.backward(loss_fn.backward(), input_grad=False)
 
     with one_blas_thread():
-        start = time.process_time()
-        for target in targets:
-            numerical_gradient(loss, target)
-        fd = (time.process_time() - start) * n_params / differenced
+        whole = timeit(lambda: [numerical_gradient(loss, t) for t in targets], 1, 0,
+                       clock=process_time)
+        fd = whole * n_params / differenced
         bp = min_time(backprop, repeats)
     return {"params": n_params, "differenced": differenced,
             "extrapolated": differenced < n_params, "fd_seconds": fd,

@@ -20,7 +20,6 @@ import torch
 from torch import nn
 
 from course.backend import is_torch, to_numpy
-from course.costs import timeit
 from course.gradcheck import relative_error
 from course.layers import (
     GELU,
@@ -37,6 +36,7 @@ from course.layers import (
 from course.losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
 from course.mlp import MLP
 from course.optim import SGD
+from course.timing import timeit
 
 # ---------------------------------------------------------------- devices
 
