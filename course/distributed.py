@@ -25,6 +25,7 @@ import os
 import pickle
 import socket
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -77,14 +78,16 @@ def data_parallel_device(world_size: int) -> str:
         else "cpu"
 
 
-def launch(task, world_size: int, *args, device: str = "cpu", timeout: float = 120.0) -> list:
+def launch(task, world_size: int, *args, device: str = "cpu", timeout: float = 300.0) -> list:
     """Run ``task(rank, world_size, device, *args)`` in world_size spawned worker processes
     joined in one torch.distributed group; return their results in rank order.
 
     task: a function defined in an importable module (not in a notebook or ``__main__``);
     its result must be picklable (numpy arrays, numbers, dicts). device: 'cpu' (gloo backend)
-    or 'cuda' (NCCL; worker r uses cuda:r, so it needs world_size GPUs). timeout: seconds the
-    workers wait for each other before failing.
+    or 'cuda' (NCCL; worker r uses cuda:r, so it needs world_size GPUs). timeout: seconds for the
+    whole run (and for the workers to wait for each other); when it passes, every worker is
+    stopped and TimeoutError raised, so a notebook never hangs. A worker that raises stops the
+    others and its error is raised here.
     """
     import torch.multiprocessing as mp
 
@@ -98,14 +101,37 @@ def launch(task, world_size: int, *args, device: str = "cpu", timeout: float = 1
         raise ValueError(f"world_size must be a positive integer, got {world_size!r}")
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if device == "cuda" and data_parallel_device(world_size) != "cuda":
         raise ValueError(f"device='cuda' needs one CUDA GPU per worker ({world_size}); use "
                          "device=data_parallel_device(world_size)")
+    deadline = time.monotonic() + timeout
     with tempfile.TemporaryDirectory() as folder:
-        mp.spawn(_worker, args=(world_size, free_port(), device, timeout, folder, task, args),
-                 nprocs=world_size, join=True)
+        context = mp.start_processes(
+            _worker, args=(world_size, free_port(), device, timeout, folder, task, args),
+            nprocs=world_size, join=False, start_method="spawn")
+        try:
+            while not context.join(timeout=max(0.05, min(1.0, deadline - time.monotonic()))):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{world_size} workers did not finish within {timeout} s; "
+                                       "all of them were stopped")
+        finally:
+            _stop(context.processes)
         return [pickle.loads((Path(folder) / f"rank{r}.pkl").read_bytes())
                 for r in range(world_size)]
+
+
+def _stop(processes) -> None:
+    """Terminate every worker still alive, then kill any that ignores it."""
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    for p in processes:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+            p.join()
 
 
 def _worker(rank: int, world_size: int, port: int, device: str, timeout: float, folder: str,

@@ -6,8 +6,8 @@ On one example (scalars): ``z = w*x + b``, ``a = sigmoid(z)``, ``L = (a - y)^2``
 Over a small data set (arrays x, y of shape (n,)): ``L = mean((a - y)^2)``;
 :func:`neuron_data` (the toy data set), :func:`loss_and_grads` (forward and backward over the
 data) and :func:`descend` (gradient descent returning a :class:`Run` with its verdict:
-converges, crawls, oscillates or diverges). The learning-rate slider that shows :func:`descend`
-lives in ``course.widgets``.
+converges, still descending, oscillates, overshoots and saturates, or diverges). The
+learning-rate slider that shows :func:`descend` lives in ``course.widgets``.
 """
 
 from __future__ import annotations
@@ -97,6 +97,11 @@ def loss_and_grads(w: float, b: float, x: np.ndarray, y: np.ndarray) -> tuple[fl
     return float(np.mean((a - y) ** 2)), float(np.sum(dz * x)), float(np.sum(dz))
 
 
+OUTCOMES = ("converges", "still descending", "oscillates", "overshoots and saturates",
+            "diverges")
+"""What a gradient-descent run of the neuron did, in lesson 01's words."""
+
+
 @dataclass(frozen=True)
 class Run:
     """One gradient-descent run.
@@ -104,7 +109,7 @@ class Run:
     lr: the learning rate; loss: (k + 1,) the loss before each step and after the last one
     (shorter than steps + 1 when the run stopped on a non-finite value); w, b: (k + 1,) the
     parameters along the way; diverged_at: the first step whose loss is above the starting loss
-    or not finite (None if none); outcome: "converges", "crawls", "oscillates" or "diverges".
+    or not finite (None if none); outcome: one of ``OUTCOMES``.
     """
 
     lr: float
@@ -119,11 +124,15 @@ class Run:
         final = self.loss[-1]
         if self.diverged_at is not None:
             bad = self.loss[self.diverged_at]
-            reason = ("became NaN or infinite" if not np.isfinite(bad)
-                      else f"rose above its start: {self.loss[0]:.3g} -> {bad:.3g}")
-            return f"lr = {self.lr:.3g}: diverged at step {self.diverged_at}: the loss {reason}"
+            if not np.isfinite(bad):
+                return (f"lr = {self.lr:.3g}: diverged at step {self.diverged_at}: the loss "
+                        f"became NaN or infinite")
+            return (f"lr = {self.lr:.3g}: overshoots and saturates: at step {self.diverged_at} "
+                    f"the loss rose above its start ({self.loss[0]:.3g} -> {bad:.3g}); it ends "
+                    f"at {final:.3g} (this loss stays below 1)")
+        drop = 1 - final / self.loss[0] if self.loss[0] > 0 else 0.0
         return (f"lr = {self.lr:.3g}: {self.outcome}: loss {self.loss[0]:.3g} -> {final:.3g}"
-                f" after {self.loss.size - 1} steps")
+                f" ({drop:.1%} lower) after {self.loss.size - 1} steps")
 
 
 def _check_lr(lr) -> float:
@@ -141,11 +150,12 @@ def descend(lr: float, steps: int = STEPS, w: float = START_W, b: float = START_
     """Run ``steps`` steps of gradient descent ``w -= lr dL/dw``, ``b -= lr dL/db``.
 
     x, y: (n,) data (default :func:`neuron_data`). A non-finite loss or parameter stops the run
-    at that step instead of raising. Outcome: "diverges" if the loss ever rises above its starting
-    value or stops being finite; "converges" if the final loss is below ``CONVERGED_FRACTION``
-    (1%) of the starting loss; "oscillates" if not, and the loss rose on some step (overshooting
-    back and forth, but never above the start); "crawls" otherwise (every step downhill, too few
-    of them).
+    at that step instead of raising. Outcome (lesson 01's words): "diverges" if the loss stops
+    being finite; "overshoots and saturates" if it rises above its starting value (the bounded
+    loss cannot blow up: a huge step lands where the sigmoid is flat); "converges" if the final
+    loss is below ``CONVERGED_FRACTION`` (1%) of the starting loss; "oscillates" if not, and the
+    loss rose on some step (overshooting back and forth, but never above the start); "still
+    descending" otherwise (every step downhill, too few of them).
     """
     lr = _check_lr(lr)
     if not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -175,9 +185,10 @@ def descend(lr: float, steps: int = STEPS, w: float = START_W, b: float = START_
 def _outcome(loss: np.ndarray) -> tuple[int | None, str]:
     bad = ~np.isfinite(loss) | (loss > loss[0])
     if bad.any():
-        return int(np.argmax(bad)), "diverges"
+        k = int(np.argmax(bad))
+        return k, "diverges" if not np.isfinite(loss[k]) else "overshoots and saturates"
     if loss[-1] < CONVERGED_FRACTION * loss[0]:
         return None, "converges"
     if np.any(np.diff(loss) > 0):
         return None, "oscillates"
-    return None, "crawls"
+    return None, "still descending"

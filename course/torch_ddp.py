@@ -23,22 +23,13 @@ This module imports torch: import it only where torch is installed.
 
 from __future__ import annotations
 
-import datetime
-import os
-import pickle
-import tempfile
-import time
-from pathlib import Path
-
 import numpy as np
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-from course.distributed import free_port, mlp_gradients
+from course.distributed import launch, mlp_gradients
 from course.mlp import MLP
 from course.optim import SGD
 from course.torch_bridge import torch_module
@@ -50,56 +41,20 @@ def start_workers(task, world_size: int, *args, timeout: float = 120.0) -> list:
     """Run ``task(rank, world_size, *args)`` in world_size spawned processes joined in one
     torch.distributed group (gloo, CPU); return their results in rank order.
 
-    task: a module-level function (spawned processes import it by name); its result must be
-    picklable. timeout: seconds for the whole run; when it passes, every worker is terminated
+    The processes are started by :func:`course.distributed.launch`: task must be a module-level
+    function and its result picklable; when ``timeout`` seconds pass, every worker is stopped
     and TimeoutError raised. A worker that raises stops the others and the error is re-raised.
     """
     if getattr(task, "__module__", "__main__") == "__main__" or "<locals>" in getattr(
             task, "__qualname__", ""):
         raise ValueError(f"task {getattr(task, '__name__', task)!r} must be a module-level "
                          "function in an importable module (spawned workers import it by name)")
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-        raise ValueError(f"world_size must be a positive integer, got {world_size!r}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    deadline = time.monotonic() + timeout
-    with tempfile.TemporaryDirectory() as folder:
-        context = mp.start_processes(
-            _worker, args=(world_size, free_port(), timeout, folder, task, args),
-            nprocs=world_size, join=False, start_method="spawn")
-        try:
-            while not context.join(timeout=max(0.05, min(1.0, deadline - time.monotonic()))):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{world_size} workers did not finish within {timeout} s; "
-                                       "all of them were stopped")
-        finally:
-            _stop(context.processes)
-        return [pickle.loads((Path(folder) / f"rank{r}.pkl").read_bytes())
-                for r in range(world_size)]
+    return launch(_without_device, world_size, task, *args, device="cpu", timeout=timeout)
 
 
-def _stop(processes) -> None:
-    """Terminate every worker still alive, then kill any that ignores it."""
-    for p in processes:
-        if p.is_alive():
-            p.terminate()
-    for p in processes:
-        p.join(5)
-        if p.is_alive():
-            p.kill()
-            p.join()
-
-
-def _worker(rank: int, world_size: int, port: int, timeout: float, folder: str, task,
-            args) -> None:
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world_size, timeout=datetime.timedelta(seconds=timeout))
-    try:
-        result = task(rank, world_size, *args)
-        (Path(folder) / f"rank{rank}.pkl").write_bytes(pickle.dumps(result))
-    finally:
-        dist.destroy_process_group()
+def _without_device(rank: int, world_size: int, device: str, task, *args):
+    """launch's worker signature (with the device) for a task that takes none: gloo, CPU."""
+    return task(rank, world_size, *args)
 
 
 # ---------------------------------------------------------------- what a worker runs

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from course.checks.core import get_exercise  # noqa: E402
+from course.checks.core import lesson_exercises  # noqa: E402
 from course.data import spiral  # noqa: E402
 from course.distributed import (  # noqa: E402
     batch_schedule,
@@ -57,7 +57,8 @@ def test_weighted_combination_is_the_full_batch_gradient_and_plain_averaging_is_
     slices = shard_slices(len(y), 2)
     shards = [mlp_gradients(MLP(SIZES, seed=0), x[s], y[s])[1] for s in slices]
     sizes = [s.stop - s.start for s in slices]
-    combine = get_exercise("09.3").reference
+    combine = next(ex.reference for ex in lesson_exercises("09")
+                   if getattr(ex.reference, "__name__", "") == "_combine")
     combined = {k: combine([g[k] for g in shards], sizes) for k in full}
     assert max(gradient_errors(combined, full).values()) < 1e-12
     plain = {k: (shards[0][k] + shards[1][k]) / 2 for k in full}

@@ -41,26 +41,35 @@ def test_data_come_from_a_neuron_so_the_true_parameters_reach_zero_loss():
     assert loss_and_grads(2.0, -0.5, x, y)[0] == 0.0
 
 
-@pytest.mark.parametrize(("lr", "outcome"), [(0.01, "crawls"), (0.1, "crawls"),
+@pytest.mark.parametrize(("lr", "outcome"), [(0.01, "still descending"),
+                                             (1.0, "still descending"),
                                              (10.0, "converges"), (60.0, "oscillates"),
-                                             (300.0, "diverges")])
+                                             (300.0, "overshoots and saturates")])
 def test_learning_rate_decides_the_outcome(lr, outcome):
     assert descend(lr).outcome == outcome
 
 
-def test_diverging_run_names_the_first_step_above_the_start():
+def test_overshooting_run_names_the_first_step_above_the_start_and_never_says_diverged():
     run = descend(100.0)
     k = run.diverged_at
     assert run.loss[k] > run.loss[0] and np.all(run.loss[:k] <= run.loss[0])
-    assert f"diverged at step {k}" in run.describe()
+    assert run.outcome == "overshoots and saturates" and "diverged" not in run.describe()
+    assert f"at step {k}" in run.describe()
     assert f"{run.loss[0]:.3g} -> {run.loss[k]:.3g}" in run.describe()
+    assert np.all(run.loss < 1)
+
+
+def test_a_99_percent_drop_is_still_descending_and_the_status_says_how_far():
+    run = descend(1.0)
+    assert run.outcome == "still descending"
+    assert "(98.9% lower)" in run.describe()
 
 
 def test_non_finite_data_stop_the_run_with_a_message_instead_of_raising():
     x, y = neuron_data()
     x[3] = np.nan
     run = descend(1.0, x=x, y=y)
-    assert run.diverged_at == 0 and run.loss.size == 1
+    assert run.diverged_at == 0 and run.loss.size == 1 and run.outcome == "diverges"
     assert "NaN or infinite" in run.describe()
 
 
@@ -81,12 +90,12 @@ def test_mismatched_data_shapes_are_rejected_naming_both():
         descend(1.0, x=np.zeros(3), y=np.zeros(4))
 
 
-def test_explorer_redraws_the_same_figure_and_reports_divergence():
+def test_explorer_redraws_the_same_figure_and_reports_an_overshoot():
     explorer = NeuronExplorer(lr=1.0, steps=30)
     figure, before = explorer.figure, explorer.image.value
     explorer.slider.value = 300.0
     assert explorer.figure is figure
     assert explorer.image.value != before
-    assert "diverged at step 1" in explorer.status.value
+    assert "overshoots and saturates: at step 1" in explorer.status.value
     explorer.slider.value = 10.0
     assert "converges" in explorer.status.value

@@ -10,7 +10,8 @@ import numpy as np
 from course.neuron import LR_MAX, LR_MIN, STEPS, _check_lr, descend, neuron_data, sigmoid
 from course.widgets.figure import new_figure, png, style_axes
 
-COLOURS = {"converges": "#1a7f37", "crawls": "#9a6700", "oscillates": "#8250df"}
+COLOURS = {"converges": "#1a7f37", "still descending": "#9a6700", "oscillates": "#8250df",
+           "overshoots and saturates": "#bc4c00"}
 DIVERGES = "#cf222e"
 
 
