@@ -103,8 +103,8 @@ def _require_2d(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} must be activations of shape (n, d), got shape {a.shape}")
 
 
-def layer_outputs(net, x) -> list[tuple[str, object, object]]:
-    """Run x (n, d_in) through ``net.layers`` one by one; [(name, layer, output (n, d))].
+def layer_outputs(net, x) -> list[tuple[str, object]]:
+    """Run x (n, d_in) through ``net.layers`` one by one; [(name, output (n, d))] per layer.
 
     Names are '<index> <LayerClass>', e.g. '1 ReLU'. The layers' caches are refreshed as by a
     forward pass of the whole network.
@@ -114,7 +114,7 @@ def layer_outputs(net, x) -> list[tuple[str, object, object]]:
     with np.errstate(all="ignore"):
         for i, layer in enumerate(net.layers):
             h = layer.forward(h)
-            outputs.append((f"{i} {type(layer).__name__}", layer, h))
+            outputs.append((f"{i} {type(layer).__name__}", h))
     return outputs
 
 
@@ -123,7 +123,7 @@ def activation_stats(net, x, tol: float = SATURATION_TOL) -> LayerTable:
     applies the dead-unit fraction (ReLU) or the saturated fraction (Sigmoid, Tanh, within tol).
     """
     rows = []
-    for name, layer, out in layer_outputs(net, x):
+    for layer, (name, out) in zip(net.layers, layer_outputs(net, x)):
         a = to_numpy(out, "float64")
         dead = dead_fraction(a) if isinstance(layer, ReLU) else None
         bounds = next((b for cls, b in BOUNDS.items() if isinstance(layer, cls)), None)
