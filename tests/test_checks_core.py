@@ -118,6 +118,19 @@ def test_check_returns_the_answer_when_it_passes_and_the_reference_otherwise(mon
     assert "[PASS] Exercise 99.1" in out and "Using the reference implementation" in out
 
 
+def test_an_exercise_with_a_fallback_never_hands_over_its_reference(monkeypatch, capsys):
+    secret = Exercise(id="99.7", title="a diagnosis", points=1, reference="lr_too_high",
+                      mistakes={"too low is the opposite": "lr_too_low",
+                                "not a cause": "bad luck", "the loss is not a cause": "loss"},
+                      fallback=(None, "Shown unchanged until your answer passes."))
+    monkeypatch.setattr(core, "get_exercise", lambda _id: secret)
+    assert core.check("99.7", "lr_too_low") is None
+    assert core.check("99.7", ...) is None
+    assert core.check("99.7", "lr_too_high") == "lr_too_high"
+    out = capsys.readouterr().out
+    assert "Shown unchanged until your answer passes." in out and "reference" not in out
+
+
 def test_display_bundle_carries_html_text_and_the_grading_record():
     bundle = evaluate(GRAD_W, lambda x, d: -(x.T @ d), hidden=True)._repr_mimebundle_()
     assert bundle[RECORD_MIME]["hidden"] is True

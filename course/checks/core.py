@@ -93,6 +93,9 @@ class Exercise:
     ``compare(got, expected) -> bool`` replaces the default comparison (same structure, shape
     and dtype kind, values within ``rtol``/``atol``). ``hidden_cases`` are used by hidden tests.
     ``torch=True`` (an exercise about torch) rejects answers holding NumPy arrays.
+    ``fallback=(value, words)``: what ``check`` returns until the answer passes, and the line
+    saying so, in place of the reference (for an answer the learner must find, such as a
+    diagnosis, which handing over would give away).
     """
 
     id: str
@@ -106,6 +109,7 @@ class Exercise:
     rtol: float = 1e-6
     atol: float = 1e-9
     torch: bool = False
+    fallback: tuple | None = None
 
     def __post_init__(self):
         if not ID_PATTERN.match(self.id):
@@ -421,7 +425,7 @@ class CheckResult:
         if self.diagnosis:
             out.insert(0, f"Diagnosis: {self.diagnosis}")
         if not self.passed:
-            out.append(FALLBACK)
+            out.append(FALLBACK if self.exercise.fallback is None else self.exercise.fallback[1])
         return out
 
     def __str__(self) -> str:
@@ -641,4 +645,6 @@ def check(exercise_id: str, answer=Ellipsis, *, hidden: bool = False, nonce: str
     _show(result)
     if hidden and not result.passed:
         raise AssertionError("\n".join([result.headline()] + result.lines()[:-1]))
-    return answer if result.passed else exercise.reference
+    if result.passed:
+        return answer
+    return exercise.reference if exercise.fallback is None else exercise.fallback[0]

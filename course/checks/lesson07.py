@@ -274,7 +274,9 @@ def _mystery_exercise(ex_id, title, case_id, cause, failing_fix, wrong_causes):
         _Answer(other, REFERENCE_FIX[other], "other")
     return Exercise(id=ex_id, title=title, points=3,
                     reference=_Answer(cause, REFERENCE_FIX[cause], "heals"),
-                    compare=_judge(case_id, cause), mistakes=mistakes)
+                    compare=_judge(case_id, cause), mistakes=mistakes,
+                    fallback=((None, {}), "The cells below show the run unchanged until your "
+                                          "answer passes (the answer is not handed over)."))
 
 
 EXERCISES = [
