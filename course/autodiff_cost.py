@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from time import process_time
 
 import numpy as np
 
@@ -100,9 +101,11 @@ class CostTable:
 
 def _best_time(run: Callable[..., GradientResult], args: tuple,
                repeats: int) -> tuple[float, GradientResult]:
-    """The fastest of ``repeats`` runs of ``run(*args)`` (course.timing.timeit) and its result."""
+    """The fastest of ``repeats`` runs of ``run(*args)`` in CPU seconds (course.timing.timeit:
+    time given to other programs on a busy machine does not count) and its result."""
     results = []
-    seconds = timeit(lambda: results.append(run(*args)), repeats, warmup=0, stat="min")
+    seconds = timeit(lambda: results.append(run(*args)), repeats, warmup=0, stat="min",
+                     clock=process_time)
     return seconds, results[-1]
 
 
