@@ -1,5 +1,6 @@
 """The lesson 01 learning-rate slider: gradient descent on one neuron (``course.neuron``), one
-persistent figure whose lines are updated in place."""
+persistent figure whose lines are updated in place: the axes are drawn once and kept as a
+background, and each move redraws only the two lines over it (blitting)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ class NeuronExplorer:
         for ax in (ax_loss, ax_fit):
             style_axes(ax)
         self.figure.tight_layout()
+        for line in (self.loss_line, self.fit_line):
+            line.set_animated(True)
+        self.figure.canvas.draw()
+        self.background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
 
     def set_lr(self, lr: float):
         """Run gradient descent at ``lr``, update the lines and the status; return the Run."""
@@ -70,7 +75,11 @@ class NeuronExplorer:
         colour = COLOURS.get(run.outcome, DIVERGES)
         self.loss_line.set_color(colour)
         self.status.value = f"<b style='color:{colour}'>{run.describe()}</b>"
-        self.image.value = png(self.figure)
+        canvas = self.figure.canvas
+        canvas.restore_region(self.background)
+        for line in (self.loss_line, self.fit_line):
+            line.axes.draw_artist(line)
+        self.image.value = png(self.figure, draw=False)
         return run
 
 
