@@ -207,9 +207,15 @@ def test_a_torch_exercise_rejects_numpy_arrays():
 
 
 def test_dicts_print_as_name_to_shape_or_value():
-    text = core._short({"W1": np.zeros((2, 3)), "b1": np.zeros(3), "lr": 0.1})
-    assert text == ("{W1 -> array of shape (2, 3) (float64), b1 -> array of shape (3,) "
-                    "(float64), lr -> 0.1}")
+    text = core._short({"W1": np.zeros((2, 4)), "b1": np.array([0.6, 0.8]), "lr": 0.1})
+    assert text == ("{W1 -> array of shape (2, 4) (float64), b1 -> [0.6 0.8] (shape (2,)), "
+                    "lr -> 0.1}")
+
+
+def test_a_torch_answer_prints_as_a_tensor_with_its_device():
+    torch = pytest.importorskip("torch")
+    assert core._short(torch.ones(2)) == ("tensor([1. 1.], shape=(2,), dtype=torch.float32, "
+                                          "device='cpu')")
 
 
 def test_a_failing_hidden_check_raises_with_the_diagnosis_and_the_visible_one_never(capsys):

@@ -237,10 +237,13 @@ def _dtype_compatible(got: np.dtype, expected: np.dtype) -> bool:
 
 
 def _short(x, limit: int = 160) -> str:
+    kind = "tensor" if is_torch(x) and not getattr(x, "is_meta", False) else "array"
+    where = f", device='{x.device}'" if kind == "tensor" else ""
     x = _to_numpy(x)
     if isinstance(x, np.ndarray):
         text = np.array2string(x, precision=4, suppress_small=True, threshold=12, edgeitems=2)
-        text = f"array({text}, shape={x.shape}, dtype={x.dtype})" if x.ndim else text
+        dtype = f"torch.{x.dtype}" if kind == "tensor" else x.dtype
+        text = f"{kind}({text}, shape={x.shape}, dtype={dtype}{where})" if x.ndim else text
     elif isinstance(x, (tuple, list)):
         inner = ", ".join(_short(v, limit) for v in x)
         text = f"({inner})" if isinstance(x, tuple) else f"[{inner}]"
@@ -256,9 +259,13 @@ def _short(x, limit: int = 160) -> str:
 
 
 def _brief(x) -> str:
-    """An array as its shape (and dtype), anything else as a short value: for dict entries."""
+    """For dict entries: a small array (up to 6 numbers) as its values and shape, a larger one
+    as its shape (and dtype), anything else as a short value."""
     x = _to_numpy(x)
     if isinstance(x, np.ndarray) and x.ndim:
+        if x.size <= 6 and x.dtype.kind in "biuf":
+            values = np.array2string(x, precision=4, suppress_small=True)
+            return f"{' '.join(values.split())} (shape {x.shape})"
         return f"array of shape {x.shape} ({x.dtype})"
     return _short(x, 40)
 
