@@ -333,15 +333,36 @@ def _child(nb, folder: str, report_path: str, timeout_cell: int) -> None:
                        if isinstance(o.get("data"), dict) and RECORD_MIME in o["data"]]
             emit(owned=index, records=records, error=error)
 
+    def on_kernel(pgid):
+        state["pgid"] = pgid
+        emit(kernel_pgid=pgid)
+
     try:
         run_notebook(nb, Path(folder), timeout_cell, allow_errors=True, on_start=on_start,
-                     on_kernel=lambda pgid: emit(kernel_pgid=pgid), on_cell=on_cell)
+                     on_kernel=on_kernel, on_cell=on_cell)
     except DeadKernelError:
         emit(problem=f"the kernel died in {_cell_label(nb, state['index'])}")
     except Exception as exc:
-        emit(problem=f"{_cell_label(nb, state['index'])} stopped the run: {type(exc).__name__}")
+        if not _alive(state.get("pgid")):  # the kernel's end surfaced as another error
+            emit(problem=f"the kernel died in {_cell_label(nb, state['index'])}")
+        else:
+            emit(problem=f"{_cell_label(nb, state['index'])} stopped the run: "
+                         f"{type(exc).__name__}")
     finally:
         report.close()
+
+
+def _alive(pgid) -> bool:
+    """True when the process group ``pgid`` (the kernel's) still has a process; None: unknown."""
+    if pgid is None:
+        return True
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _context():
