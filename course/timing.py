@@ -85,8 +85,9 @@ def min_times(fns: dict[str, Callable[[], object]], repeats: int = 7,
 
 
 def pass_times(net, loss_fn, x, y, opt=None, repeats: int = 7) -> dict[str, float]:
-    """Minimum seconds of a forward pass (network and loss), a backward pass, and, with an
-    optimizer, a whole training step (forward, backward, step), with one BLAS thread.
+    """Minimum CPU seconds of a forward pass (network and loss), a backward pass, and, with an
+    optimizer, a whole training step (forward, backward, step), with one BLAS thread, timed in
+    turn round after round (:func:`min_times`), so all three meet the same spells of load.
 
     The backward skips the first layer's dL/dx (``input_grad=False``), as training does.
     Returns {"forward", "backward"} and, with ``opt``, "step".
@@ -103,13 +104,11 @@ def pass_times(net, loss_fn, x, y, opt=None, repeats: int = 7) -> dict[str, floa
         backward()
         opt.step(net.gradients())
 
+    passes = {"forward": forward, "backward": backward}
+    if opt is not None:
+        passes["step"] = step
     with one_blas_thread():
-        times = {"forward": min_time(forward, repeats)}
-        forward()
-        times["backward"] = min_time(backward, repeats)
-        if opt is not None:
-            times["step"] = min_time(step, repeats)
-    return times
+        return min_times(passes, repeats)
 
 
 def finite_difference_cost(net, loss_fn, x, y, max_params: int | None = None,
