@@ -7,8 +7,8 @@ The whole notebook runs once (no load); then every cell that measures a time (it
 one of ``TIMED``), followed by the next cell (which may assert on the measurement), reruns
 ``runs`` times (20 by default) from the namespace it first ran in, while two
 ``python -c "while True: pass"`` processes run; they are ended here by their pid.
-``benchmarks/lesson08_timing_under_load.py`` does the same for lesson 08 and also prints the
-range of each ratio it asserts.
+``benchmarks/lesson08_timing_under_load.py`` uses :func:`rerun_under_load` for lesson 08 and
+also prints the range of each ratio it asserts.
 """
 
 from __future__ import annotations
@@ -28,10 +28,14 @@ TIMED = ("timeit(", "measure_costs(", "best_time(", "pass_times(", "finite_diffe
          "min_times(", "step_seconds(")
 
 
-def main(notebook: Path, runs: int = 20) -> int:
+def rerun_under_load(notebook: Path, runs: int = 20,
+                     timed_calls=TIMED) -> tuple[list[dict], list[str], float]:
+    """Run ``notebook``'s code cells once, then its timing cells (and the cell after each)
+    ``runs`` times under two busy loops. Returns (one namespace per run holding what its
+    timing cells set, the assert failures as 'run k, cell j: message', seconds under load)."""
     cells = [c.source for c in nbformat.read(notebook, as_version=4).cells
              if c.cell_type == "code"]
-    timed = [i for i, src in enumerate(cells) if any(t in src for t in TIMED)]
+    timed = [i for i, src in enumerate(cells) if any(t in src for t in timed_calls)]
     ns: dict = {}
     before: dict[int, dict] = {}
     for i, src in enumerate(cells):
@@ -40,11 +44,12 @@ def main(notebook: Path, runs: int = 20) -> int:
         exec(compile(src, f"cell {i}", "exec"), ns)
         plt.close("all")
     print(f"{notebook.name}: timing cells {timed} (code-cell indices), each with the cell after it")
-    failures: list[str] = []
+    results, failures = [], []
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     start = time.perf_counter()
     try:
         for run in range(runs):
+            result = dict(ns)
             for i in timed:
                 g = dict(before[i])
                 for j in sorted({i, min(i + 1, len(cells) - 1)}):
@@ -53,12 +58,19 @@ def main(notebook: Path, runs: int = 20) -> int:
                     except AssertionError as error:
                         failures.append(f"run {run + 1}, cell {j}: {error}")
                     plt.close("all")
+                result.update({k: v for k, v in g.items()
+                               if k not in before[i] or before[i][k] is not v})
+            results.append(result)
     finally:
         for p in busy:
             p.kill()
             p.wait()
-    print(f"{runs} runs under two busy loops in {time.perf_counter() - start:.0f} s; "
-          f"assert failures: {len(failures)}")
+    return results, failures, time.perf_counter() - start
+
+
+def main(notebook: Path, runs: int = 20) -> int:
+    _, failures, seconds = rerun_under_load(notebook, runs)
+    print(f"{runs} runs under two busy loops in {seconds:.0f} s; assert failures: {len(failures)}")
     for f in failures:
         print("  ", f)
     return 1 if failures else 0
