@@ -44,10 +44,18 @@ def test_naive_softmax_overflows_at_logit_1000_and_the_stable_loss_is_exactly_10
     assert _ce_loss(logits, np.array([1])) == 1000.0
 
 
-def test_relu_slopes_at_0_are_0_and_1_and_central_differences_report_0_5():
-    h, relu = 1e-6, (lambda z: np.maximum(z, 0.0))
-    assert (relu(0.0) - relu(-h)) / h == 0.0 and (relu(h) - relu(0.0)) / h == 1.0
-    assert (relu(h) - relu(-h)) / (2 * h) == 0.5
+def test_the_library_relu_passes_nothing_at_0_where_central_differences_report_0_5():
+    """The course's ReLU layer (not a copy): backward at exactly z = 0 is 0, the convention
+    lesson 04 states; one-sided slopes of its forward are 0 and 1, the central one 0.5."""
+    h, relu = 1e-6, ReLU()
+
+    def a(z: float) -> float:
+        return float(relu.forward(np.array([[z]]))[0, 0])
+
+    assert (a(0.0) - a(-h)) / h == 0.0 and (a(h) - a(0.0)) / h == 1.0
+    assert (a(h) - a(-h)) / (2 * h) == 0.5
+    relu.forward(np.array([[0.0, h, -h]]))
+    np.testing.assert_array_equal(relu.backward(np.ones((1, 3))), [[0.0, 1.0, 0.0]])
 
 
 def test_initial_loss_1_1357_is_within_0_05_of_ln_3_and_zero_logits_give_ln_3():
