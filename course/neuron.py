@@ -135,7 +135,8 @@ class Run:
                 f" ({drop:.1%} lower) after {self.loss.size - 1} steps")
 
 
-def _check_lr(lr) -> float:
+def check_lr(lr) -> float:
+    """``lr`` as a float, after checking it is a positive number (the neuron's slider uses it)."""
     try:
         lr = float(lr)
     except (TypeError, ValueError):
@@ -157,7 +158,7 @@ def descend(lr: float, steps: int = STEPS, w: float = START_W, b: float = START_
     loss rose on some step (overshooting back and forth, but never above the start); "still
     descending" otherwise (every step downhill, too few of them).
     """
-    lr = _check_lr(lr)
+    lr = check_lr(lr)
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if x is None or y is None:

@@ -17,7 +17,7 @@ from course.autodiff_cost import (
     ring_gradient,
 )
 from course.checks import lesson01, lesson02
-from course.explore_neuron import descend, loss_and_grads, neuron_data, sigmoid
+from course.neuron import descend, loss_and_grads, neuron_data, sigmoid
 from course.gradcheck import numerical_gradient, relative_error, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
