@@ -178,13 +178,14 @@ class ReLU(Layer):
     """a = max(z, 0); phi' = 1 where z > 0, else 0 (the unit is dead for that example).
 
     Both passes select with ``where`` rather than multiply by the mask: -inf * 0 would be nan,
-    and relu(-inf) is 0 (as in torch); an infinite upstream at a dead unit sends back 0.
+    and relu(-inf) is 0 (as in torch); an infinite upstream at a dead unit sends back 0. A nan
+    stays nan (as in torch), so a diverged run still shows as one.
     """
 
     def forward(self, z):
-        mask = z > 0
-        self.cache = mask
-        return namespace(z).where(mask, z, namespace(z).zeros_like(z))
+        xp = namespace(z)
+        self.cache = z > 0
+        return xp.where(z <= 0, xp.zeros_like(z), z)
 
     def backward(self, upstream, accumulate: bool = False):
         xp = namespace(upstream)

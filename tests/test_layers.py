@@ -242,6 +242,14 @@ def test_an_infinite_upstream_passes_a_piecewise_linear_unit_without_nan(cls):
     assert g[0, 1] == -np.inf
 
 
+@pytest.mark.parametrize("cls", ACTIVATIONS, ids=lambda c: c.__name__)
+def test_a_nan_input_stays_nan_so_a_diverged_run_shows_as_one(cls):
+    """The -inf fix must not swallow nan: relu(nan) is nan, as np.maximum and torch.relu give."""
+    with np.errstate(invalid="ignore"):
+        a = cls().forward(np.array([[np.nan, 1.0]]))
+    assert np.isnan(a[0, 0]) and np.isfinite(a[0, 1])
+
+
 def test_relu_of_minus_inf_matches_torch():
     torch = pytest.importorskip("torch")
     z = torch.tensor([[-np.inf, -1.0, 2.0, np.inf]], dtype=torch.float64)

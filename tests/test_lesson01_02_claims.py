@@ -17,8 +17,8 @@ from course.autodiff_cost import (
     ring_gradient,
 )
 from course.checks import lesson01, lesson02
-from course.neuron import descend, loss_and_grads, neuron_data, sigmoid
 from course.gradcheck import numerical_gradient, relative_error, verdict
+from course.neuron import descend, loss_and_grads, neuron_data, sigmoid
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON_02 = ROOT / "solutions" / "02_computational_graphs.ipynb"

@@ -110,6 +110,12 @@ def test_binary_cross_entropy_at_infinite_logits_gives_the_limit(z, y, loss, del
         np.testing.assert_array_equal(bce.backward(), [delta])
 
 
+def test_a_nan_logit_gives_a_nan_loss_so_a_diverged_run_shows_as_one():
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(float(SoftmaxCrossEntropy()(np.array([[np.nan, 0.0]]), np.array([1]))))
+        assert np.isnan(float(BinaryCrossEntropy()(np.array([np.nan]), np.array([1.0]))))
+
+
 def test_float32_logits_keep_their_dtype():
     ce = SoftmaxCrossEntropy()
     loss = ce.forward(np.zeros((2, 3), dtype=np.float32), np.array([0, 2]))
