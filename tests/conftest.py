@@ -2,7 +2,8 @@
 working (the library and checker tests); `bash scripts/test.sh` runs everything.
 
 Slow: every notebook item (nbval), and the tests listed below, which start servers, browsers,
-kernels or fresh clones, or rerun a lesson's experiments at other seeds and sizes.
+kernels, worker processes or fresh clones, or rerun a lesson's experiments at other seeds and
+sizes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ SLOW_FILES = {
     "test_lesson09_claims.py": "lesson claims rerun at other seeds and sizes",
 }
 SLOW_TESTS = {
+    "test_distributed.py::test_all_reduced_gradient_equals_the_full_batch_gradient":
+        "spawns torch.distributed worker processes",
+    "test_distributed.py::test_data_parallel_sgd_retraces_single_process_sgd":
+        "spawns torch.distributed worker processes",
     "test_lab.py::test_course_lab_prints_one_url_that_opens_lesson_00_and_stops_on_sigterm":
         "starts a JupyterLab server",
     "test_lab.py::test_readme_first_command_in_a_fresh_clone_serves_lesson_00_and_leaves_nothing":
