@@ -40,7 +40,7 @@ GENERIC_ACCOUNTS = {"root", "user", "jovyan", "runner", "admin", "ubuntu", "nobo
 LEAKS = (
     "site-packages",
     "dist-packages",
-    ".venv",
+    ".venv/lib",
     "ipykernel_",
     "jpserver-",
     ".local/",
