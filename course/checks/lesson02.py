@@ -666,7 +666,7 @@ EXERCISES = [
         reference=Value,
         run=_run_backward,
         cases=_backward_cases,
-        section="§'The order of the backward pass' and 'backward'",
+        section=f"{_ENGINE}, 'The order of the backward pass'",
         mistakes=[
             Mistake("bfs-order", "on the graph where u is used at two depths (two-depths), u "
                     "passed its gradient on before it had received all of it: your order is "
