@@ -193,14 +193,14 @@ def _run_backward(Value, graph, calls):
     return {f"{node.label}.grad": node.grad for node in nodes}
 
 
-def _run_mlp(MLP, nin, nouts, x, seed):
-    """MLP(nin, nouts) with its parameters set, in the order of ``parameters()``, to uniform
+def _run_mlp(MLP, nin, nouts, act, x, seed):
+    """MLP(nin, nouts, act) with its parameters set, in the order of ``parameters()``, to uniform
     numbers from ``seed``; runs it on the list x and backward from sum_k (k + 1) out_k.
     -> dict: the number of parameters, the outputs' data, every parameter's grad."""
     state = random.getstate()
     try:
         random.seed(seed)
-        model = MLP(nin, list(nouts))
+        model = MLP(nin, list(nouts), act)
     finally:
         random.setstate(state)
     if model is None:
@@ -292,8 +292,9 @@ def _backward_cases(seed):
 
 def _mlp_cases(seed):
     if seed == 0:
-        return [(2, (3, 1), (0.5, -1.0), 0), (3, (4, 2), (1.0, 0.2, -0.7), 1)]
-    return [(2, (4, 4, 1), (0.3, 0.9), 10 + seed), (4, (2, 3), (0.1, -0.2, 0.3, 0.4), 20 + seed)]
+        return [(2, (3, 1), "tanh", (0.5, -1.0), 0), (3, (4, 2), "relu", (1.0, 0.2, -0.7), 1)]
+    return [(2, (4, 4, 1), "tanh", (0.3, 0.9), 10 + seed),
+            (4, (2, 3), "relu", (0.1, -0.2, 0.3, 0.4), 20 + seed)]
 
 
 def _fit_cases(seed):
