@@ -278,7 +278,15 @@ def test_the_class_report_page_is_built_from_rows_only(tmp_path):
              "visible": {"status": "not done", "mistake": None}, "hidden": None, "note": ""}
     grades = [grade.Grade(notebook=str(tmp_path / n / "00.ipynb"), lesson="00",
                           exercises=[first, r]) for n, r in rows.items()]
+    ex01 = get_exercise("01.1")
+    grades.append(grade.Grade(notebook=str(tmp_path / "ada" / "01.ipynb"), lesson="01",
+                              exercises=[{"exercise": ex01.id, "title": ex01.title,
+                                          "points": ex01.points,
+                                          **grade.judge(ex01, _cell_report(
+                                              ex01.id, ex01.reference), NONCE)}]))
     data = report.write_report(grades, tmp_path / "out", [tmp_path], anonymous=True)
+    assert [lesson["lesson"] for lesson in data["lessons"]] == ["00", "01"]
+    assert (data["learners"], data["notebooks"]) == (2, 3)
     stats = data["lessons"][0]["exercises"][1]
     assert (stats["passed_hidden"], stats["stopped"]) == (1, 1)
     assert stats["mistakes"] == [{"key": "sign", "says": ex.mistake("sign").says, "count": 1,
@@ -288,3 +296,6 @@ def test_the_class_report_page_is_built_from_rows_only(tmp_path):
     assert "learner 1" in written and "learner 2" in written
     assert sorted(p.name for p in (tmp_path / "out" / "feedback").iterdir()) == [
         "ada.html", "bo.html"]
+    ada = _page_text((tmp_path / "out" / "feedback" / "ada.html").read_text())
+    assert "Lesson 00: 1/2 points" in ada
+    assert f"Lesson 01: {ex01.points}/{ex01.points} points" in ada

@@ -92,7 +92,7 @@ def test_the_summary_is_printed(graded):
     printed = graded[3]
     assert "class report: 24 notebooks, 24 learners" in printed
     assert re.search(r"00\.2\s+24\s+19\s+7\s+7\s+5\s+17", printed)
-    assert re.search(r"00\.1\s+power-not-multiplied\s+3 \(12%\)", printed)
+    assert re.search(r"00\.1\s+power-not-multiplied\s+3\s+\(12%\)", printed)
 
 
 def test_each_learner_gets_a_feedback_page(graded):

@@ -10,13 +10,18 @@ What a grade is, the same definition as nbgrader's autograde of the stamped solu
   record displayed by learner code, a redefined ``check`` or a visible check earns nothing.
 - An exercise earns its points when its grader-owned check reported "passed" and its cell ended
   without an error. A check that did not report (the kernel died, a time limit, the cell raised)
-  earns 0 and the reason is given.
+  earns 0 and the reason is given. An answer that is the course's own object (a function or
+  class defined in ``course.*``, see ``course.tools.origin``) earns 0 with a note: the grader
+  judges the answer given to the visible check, not the name that check rebinds to the reference.
+- The grader's visible check carries the nonce too; both checks' statuses and planted-mistake
+  keys go into grades.json and make the class report and the feedback pages (course.tools.report).
 - Isolation: each submission is copied alone into an empty temporary folder and runs there, so
   no learner ``.py`` file or package is importable; the first (grader-owned) cell asserts that
   ``course`` is the package this grader runs. Symbolic links, and paths resolving outside the
   folder named on the command line, are refused; each submission is hashed before and after.
 - One bad file never stops the class: it becomes its own row, "skipped: <reason>"; files that are
-  not notebooks and folders without a notebook are named.
+  not notebooks and folders without a notebook are named, and a file named on the command line
+  that is not a notebook is refused with a message while every notebook is graded.
 - Each notebook runs in a child forked from this process (nbclient and nbformat already
   imported, so no import cost per notebook), in its own session with its kernel: a cell past
   ``--timeout-cell`` is interrupted and the rest still runs; past ``--timeout-total`` the child
@@ -629,7 +634,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="notebooks graded at once, each with its own kernel (default 1)")
     parser.add_argument("--out", type=Path, default=Path("grades"),
-                        help="folder for grades.csv and grades.json (default ./grades)")
+                        help="folder for grades.csv, grades.json, report.html, report.json and "
+                             "feedback/ (default ./grades)")
     parser.add_argument("--anonymous", action="store_true",
                         help="leave learners' names out of the class report (report.html/json)")
     parser.add_argument("--solutions", type=Path, default=ROOT / "solutions",

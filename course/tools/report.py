@@ -46,7 +46,7 @@ RESULT_WORDS = {
     "not graded": "not graded",
     "raised": "0 points: the check could not report (its cell raised)",
 }
-COLOURS = {"passed": "#1a7f37", "visible only": "#8cc68f", "wrong": "#cf222e",
+COLOURS = {"passed": "#1a7f37", "passed visible only": "#8cc68f", "failed": "#cf222e",
            "not done": "#9a9a9a", "no verdict": "#d4a72c"}
 
 
@@ -93,10 +93,10 @@ def _outcome(row: dict) -> str:
     if row["earned"]:
         return "passed"
     if visible == "passed":
-        return "visible only"
+        return "passed visible only"
     if visible == "not done":
         return "not done"
-    return "wrong" if visible else "no verdict"
+    return "failed" if visible else "no verdict"
 
 
 # ---------------------------------------------------------------- the numbers
@@ -194,7 +194,8 @@ def summary(report: dict, top: int = 6) -> str:
     if named:
         lines.append("most frequent mistakes:")
         for count, ex_id, m in named[:top]:
-            lines.append(f"  {ex_id}  {m['key']:<24} {count:>3} ({m['share']:.0%})  {m['says']}")
+            share = f"({m['share']:.0%})"
+            lines.append(f"  {ex_id}  {m['key']:<24} {count:>3} {share:>6}  {m['says']}")
     return "\n".join(lines)
 
 
@@ -228,25 +229,30 @@ def _table(head: list[str], rows: list[list], numeric: set[int] = frozenset()) -
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
+def _short_title(e: dict, width: int = 38) -> str:
+    text = f"{e['exercise']} {e['title']}"
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def chart_png(lesson: dict) -> str:
-    """A stacked horizontal bar per exercise (passed, visible only, wrong, not done, no
-    verdict), as a base64 PNG."""
+    """A stacked horizontal bar per exercise (passed, passed the visible check only, failed it,
+    not done, no verdict: the check did not run), as a base64 PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     exercises = lesson["exercises"]
-    fig = Figure(figsize=(7, 0.5 * len(exercises) + 1.2), dpi=100)
+    fig = Figure(figsize=(7.5, 0.45 * len(exercises) + 1.3), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    names = [f"{e['exercise']} {e['title'][:30]}" for e in exercises][::-1]
+    names = [_short_title(e) for e in exercises][::-1]
     left = [0] * len(exercises)
     for outcome, colour in COLOURS.items():
         counts = [e["outcomes"].get(outcome, 0) for e in exercises][::-1]
         ax.barh(names, counts, left=left, color=colour, label=outcome)
         left = [a + b for a, b in zip(left, counts)]
     ax.set_xlabel("learners")
-    ax.set_title(f"lesson {lesson['lesson']}: what each learner's answer did")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=5, fontsize=8, frameon=False)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(COLOURS), fontsize=8,
+              frameon=False, handlelength=1)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
