@@ -44,6 +44,7 @@ RESULT_WORDS = {
     "course object": "0 points: the answer handed in is the course's own code, not yours",
     "did not run": "0 points: the check did not run (the notebook stopped before it)",
     "not graded": "not graded",
+    "not done": "0 points: not done",
     "raised": "0 points: the check could not report (its cell raised)",
 }
 COLOURS = {"passed": "#1a7f37", "passed visible only": "#8cc68f", "failed": "#cf222e",
@@ -255,7 +256,7 @@ def chart_png(lesson: dict) -> str:
               frameon=False, handlelength=1)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -263,7 +264,7 @@ def report_html(report: dict) -> str:
     """The class report as one self-contained page."""
     parts = [f"<p>{report['notebooks']} notebooks graded ({report['learners']} learners"
              f"{', names left out' if report['anonymous'] else ''}); "
-             f"{report['skipped']} paths skipped (see grades.csv).</p>"]
+             f"{report['skipped']} path(s) skipped (see grades.csv).</p>"]
     for lesson in report["lessons"]:
         stats = {e["exercise"]: e for e in lesson["exercises"]}
         parts.append(f"<h2>Lesson {lesson['lesson']} ({lesson['notebooks']} notebooks)</h2>")
