@@ -61,6 +61,12 @@ def test_a_class_that_only_borrows_the_course_code_is_the_course_own():
     assert origin.course_origin(borrowed).endswith(".Linear")
 
 
+def test_a_course_class_with_a_method_written_by_the_learner_is_the_learner_own(monkeypatch):
+    backward = _learner("def backward(self, upstream):\n    return upstream", "backward")
+    monkeypatch.setattr(course.layers.Linear, "backward", backward)
+    assert origin.course_origin(course.layers.Linear) is None
+
+
 def test_a_course_function_renamed_into_main_is_still_the_course_own():
     ref = get_exercise("00.1").reference
     fn = types.FunctionType(ref.__code__, {"__name__": "__main__"}, "p_prime")

@@ -57,9 +57,10 @@ def course_origin(obj) -> str | None:
     """The dotted name of ``obj`` when it is the course's own code, else None.
 
     A function counts as the course's when its code was compiled from a file of the ``course``
-    package (whatever ``__module__`` says). A class counts when it is defined in ``course.*``,
-    when every function it defines itself is the course's, or when it defines none and derives
-    from a course class (``class Linear(course.layers.Linear): pass`` adds nothing).
+    package (whatever ``__module__`` says). A class counts when every function it defines itself
+    is the course's (a course class with a method replaced by the learner's does not), or when it
+    defines none and is a course class or derives from one (``class Linear(course.layers.Linear):
+    pass`` adds nothing).
     """
     try:
         if inspect.isclass(obj):
@@ -73,17 +74,16 @@ def course_origin(obj) -> str | None:
 
 
 def _class_origin(cls) -> str | None:
+    """A class is judged by the code it defines: a course class one of whose methods the
+    learner replaced is the learner's answer."""
     name = f"{cls.__module__}.{cls.__qualname__}"
+    own = _own_functions(cls)
+    if own:
+        return name if all(_in_course(f.__code__) for f in own) else None
     if str(cls.__module__).split(".")[0] == "course":
         return name
-    own = _own_functions(cls)
-    if own and all(_in_course(f.__code__) for f in own):
-        return name
-    if not own:
-        base = next((b for b in cls.__mro__[1:] if b is not object and _class_origin(b)), None)
-        if base is not None:
-            return f"{base.__module__}.{base.__qualname__}"
-    return None
+    base = next((b for b in cls.__mro__[1:] if b is not object and _class_origin(b)), None)
+    return f"{base.__module__}.{base.__qualname__}" if base is not None else None
 
 
 def show_origin(exercise_id: str, nonce: str) -> None:
