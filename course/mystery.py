@@ -94,13 +94,11 @@ def _spiral(seed):
 
 
 def _in_units(seed):
-    """The spiral measured in two units: metres across, millimetres up, from a far origin."""
     x, y = spiral(300, seed=seed)
     return np.c_[3.0 * x[:, 0] + 40.0, 3000.0 * x[:, 1] + 900.0], y
 
 
 def _by_class(seed):
-    """The spiral as a file sorted by label."""
     x, y = _spiral(seed)
     order = np.argsort(y, kind="stable")
     return x[order], y[order]
