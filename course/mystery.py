@@ -215,7 +215,8 @@ def judge(o: Outcome) -> dict:
     finite = not h.diverged and len(loss) == STEPS
     with np.errstate(all="ignore"):
         after = o.net.parameters()
-        final = float(SoftmaxCrossEntropy().forward(o.net.forward(o.x), o.y)) if finite else math.inf
+        final = (float(SoftmaxCrossEntropy().forward(o.net.forward(o.x), o.y)) if finite
+                 else math.inf)
         moved = [float(np.linalg.norm(after[k] - w) / max(np.linalg.norm(w), 1e-12))
                  for k, w in o.before.items() if w.ndim == 2]
     chance = math.log(int(np.max(o.y)) + 1)
