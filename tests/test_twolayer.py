@@ -12,7 +12,7 @@ def test_backward_matches_central_differences():
     net.forward(x, y)
     net.backward()
     for name, p in net.params.items():
-        num = numerical_gradient(lambda: net.forward(x, y), p)
+        num = numerical_gradient(lambda _: net.forward(x, y), p)
         assert relative_error(net.grads[name], num) <= PASS * 100, name
 
 
@@ -57,7 +57,7 @@ def test_worked_example_gradients_match_central_differences():
     for name in ("w1", "b1", "w2", "b2"):
         p = np.array([WORKED[name]])
 
-        def loss(p=p, name=name):
+        def loss(p, name=name):
             return _loss_of({**WORKED, name: float(p[0])})
 
         assert relative_error(ex.grads()[name], numerical_gradient(loss, p)[0]) <= PASS, name
