@@ -270,8 +270,9 @@ class _CeNoMinus(_CeVariant):
 
 
 def _run_mlp(cls, sizes, x, upstream):
-    """The network ``cls(sizes)`` (ReLU, weights from seed 0) -> (output, dL/dx, every gradient, every gradient after a second, accumulating
-    backward, whether backward with input_grad=False returned None)."""
+    """The network ``cls(sizes)`` (ReLU, weights from seed 0) -> (output, dL/dx, every
+    gradient, every gradient after a second, accumulating backward, whether backward with
+    input_grad=False returned None)."""
     net = cls(sizes)
     if net is None:
         return None
