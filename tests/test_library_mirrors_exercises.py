@@ -7,8 +7,8 @@ exercise's signature). Exercises are found by their reference's name, so renumbe
 exercises needs no change here; a reference that disappears, or whose signature no longer fits,
 fails here and names the row.
 
-Lesson 04's exercises have no mirror: their reference IS the library's object (IS_LIBRARY), and
-the layers the learner writes are also run on tests/mathcases.py's cases.
+Lessons 03 and 04's exercises have no mirror: their reference IS the library's object
+(IS_LIBRARY), and the layers the learner writes are also run on tests/mathcases.py's cases.
 """
 
 from __future__ import annotations
@@ -34,11 +34,6 @@ def mul_backward(a, b, out_grad):
     va, vb = Value(a), Value(b)
     (va * vb).backward(out_grad)
     return va.grad, vb.grad
-
-
-def worked_backward(x, y, w1, b1, w2, b2):
-    g = twolayer.worked_example(x, y, w1, b1, w2, b2)
-    return g.dL_dw1, g.dL_db1, g.dL_dw2, g.dL_db2
 
 
 def momentum_step(w, g, velocity, lr=0.1, mu=0.9):
@@ -84,7 +79,6 @@ def segment_bounds(n_layers, k):
 MIRRORS = [
     ("01", "_neuron_grads", neuron_grads),
     ("02", "_mul_backward", mul_backward),
-    ("03", "_worked_backward", worked_backward),
     ("05", "_momentum_step", momentum_step),
     ("05", "_adam_step", adam_step),
     ("05", "_adamw_step", adamw_step),
@@ -130,6 +124,8 @@ def test_library_function_agrees_with_the_exercise_reference(lesson, reference, 
 
 
 IS_LIBRARY = {
+    "03.1": twolayer.worked_example, "03.2": twolayer.TwoLayerNet, "03.3": twolayer.TwoLayerNet,
+    "03.4": twolayer.train,
     "04.1": layers.Linear, "04.2": layers.ReLU, "04.3": losses.SoftmaxCrossEntropy,
     "04.4": mlp.MLP, "04.5": mlp.l2_penalty, "04.6": mlp.sgd_train,
     "04.7": gradcheck.numerical_gradient, "04.8": gradcheck.relative_error,
@@ -140,7 +136,8 @@ IS_LIBRARY = {
 @pytest.mark.parametrize("exercise_id", sorted(IS_LIBRARY))
 def test_the_exercise_reference_is_the_library_object_itself(exercise_id):
     assert get_exercise(exercise_id).reference is IS_LIBRARY[exercise_id]
-    assert {e.id for e in lesson_exercises("04")} == set(IS_LIBRARY)
+    lesson = exercise_id[:2]
+    assert {e.id for e in lesson_exercises(lesson)} == {k for k in IS_LIBRARY if k[:2] == lesson}
 
 
 def test_relu_layer_follows_the_math_case_and_either_slope_at_0_passes_its_exercise():
