@@ -216,3 +216,21 @@ def sgd_train(net, loss_fn, x, y, lr: float, lam: float = 0.0, batch: int = 32,
         for name, p in net.parameters().items():
             p -= lr * grads[name]
     return history
+
+
+def tune_l2(make_net, x, y, lams, lr: float, steps: int, batch: int = 32,
+            seed: int = 0) -> tuple[float, dict]:
+    """Choose L2's lam on the validation split: for each lam, a fresh network ``make_net()``
+    is trained by ``sgd_train`` (softmax cross-entropy, the given lr, steps, batch and seed);
+    its last validation loss is its score.
+
+    -> (the lam with the lowest score, {lam: score}).
+    """
+    from course.losses import SoftmaxCrossEntropy
+
+    scores = {}
+    for lam in lams:
+        history = sgd_train(make_net(), SoftmaxCrossEntropy(), x, y, lr, lam, batch, steps,
+                            seed=seed)
+        scores[lam] = history["val_loss"][-1]
+    return min(scores, key=scores.get), scores

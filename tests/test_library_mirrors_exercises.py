@@ -127,9 +127,9 @@ IS_LIBRARY = {
     "03.1": twolayer.worked_example, "03.2": twolayer.TwoLayerNet, "03.3": twolayer.TwoLayerNet,
     "03.4": twolayer.train,
     "04.1": layers.Linear, "04.2": layers.ReLU, "04.3": losses.SoftmaxCrossEntropy,
-    "04.4": mlp.MLP, "04.5": mlp.l2_penalty, "04.6": mlp.sgd_train,
-    "04.7": gradcheck.numerical_gradient, "04.8": gradcheck.relative_error,
-    "04.9": gradcheck.check_layer,
+    "04.4": mlp.MLP, "04.5": mlp.l2_penalty, "04.6": mlp.sgd_train, "04.7": mlp.tune_l2,
+    "04.8": gradcheck.numerical_gradient, "04.9": gradcheck.relative_error,
+    "04.10": gradcheck.check_layer,
 }
 
 

@@ -3,8 +3,9 @@
 04.1-04.3 are the layer classes of ``course.layers`` and ``course.losses`` (``Linear``, ``ReLU``,
 ``SoftmaxCrossEntropy``): a forward that keeps the cache its backward needs, and the backward.
 04.4 is ``course.mlp.MLP``'s two loops over the layers, 04.5 ``course.mlp.l2_penalty``, 04.6
-``course.mlp.sgd_train`` (mini-batch SGD with a validation split), 04.7-04.9 the gradient checker
-of ``course.gradcheck`` (``numerical_gradient``, ``relative_error``, ``check_layer``). Every
+``course.mlp.sgd_train`` (mini-batch SGD with a validation split), 04.7 ``course.mlp.tune_l2``
+(lambda chosen on the validation split), 04.8-04.10 the gradient checker of ``course.gradcheck``
+(``numerical_gradient``, ``relative_error``, ``check_layer``). Every
 reference is the library's object; a class exercise's ``run`` builds the learner's class from a
 case's plain arrays, drives it and returns what to compare.
 """
@@ -414,7 +415,36 @@ def _train_variant(*, sign=-1.0, split=True, penalty=True, report_penalty=True,
     return sgd_train
 
 
-# ---------------------------------------------------------------- 04.7 numerical_gradient
+# ---------------------------------------------------------------- 04.7 tune_l2
+
+
+def _run_tune(fn, sizes, x, y, lams, lr, steps, batch):
+    """Tune with fresh networks MLP(sizes, seed=0) -> (the chosen lam, the scores)."""
+    return fn(lambda: mlp.MLP(sizes, seed=0), x, y, lams, lr, steps, batch, 0)
+
+
+def _tune_cases(seed):
+    x, y = spiral(30 + 10 * seed, seed=seed)
+    if seed == 0:
+        return [([2, 6, 3], x, y, [0.0, 0.05, 1.0], 0.5, 8, 8)]
+    return [([2, 5, 5, 3], x, y, [0.3, 0.0, 0.01], 0.3, 6, 6)]
+
+
+def _tune_variant(*, worst=False, shared=False, score="val_loss", at=-1):
+    def tune_l2(make_net, x, y, lams, lr, steps, batch=32, seed=0):
+        scores, net = {}, make_net()
+        for lam in lams:
+            history = mlp.sgd_train(net if shared else make_net(),
+                                    losses.SoftmaxCrossEntropy(), x, y, lr, lam, batch, steps,
+                                    seed=seed)
+            scores[lam] = history[score][at]
+        pick = max if worst else min
+        return pick(scores, key=scores.get), scores
+
+    return tune_l2
+
+
+# ---------------------------------------------------------------- 04.8 numerical_gradient
 
 
 class _Fn:
@@ -492,7 +522,7 @@ def _numgrad_variant(*, restore=True, one_sided=False, divisor=2.0, copy=False,
     return numerical_gradient
 
 
-# ---------------------------------------------------------------- 04.8 relative_error
+# ---------------------------------------------------------------- 04.9 relative_error
 
 
 def _rel_cases(seed):
@@ -526,7 +556,7 @@ def _over_sum(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-300))
 
 
-# ---------------------------------------------------------------- 04.9 check_layer
+# ---------------------------------------------------------------- 04.10 check_layer
 
 
 class _Bare:
@@ -880,6 +910,31 @@ EXERCISES = [
     ),
     Exercise(
         id="04.7",
+        title="choose L2's lambda on the validation split",
+        points=2,
+        reference=mlp.tune_l2,
+        run=_run_tune,
+        cases=_tune_cases,
+        section=SECTION_TRAIN,
+        mistakes=[
+            Mistake("picks-worst", "you chose the lambda with the highest validation loss",
+                    _tune_variant(worst=True), hint="the best score is the lowest loss"),
+            Mistake("shared-network",
+                    "your later lambdas continue training the first lambda's network",
+                    _tune_variant(shared=True),
+                    hint="build a fresh network with make_net() for every lambda"),
+            Mistake("training-loss",
+                    "your scores are training losses: they reward fitting the training split",
+                    _tune_variant(score="train"),
+                    hint="score each lambda on the validation split, which it did not train on"),
+            Mistake("first-validation",
+                    "your scores are the validation losses before training",
+                    _tune_variant(at=0),
+                    hint="take the last entry of the validation history"),
+        ],
+    ),
+    Exercise(
+        id="04.8",
         title="central differences, one entry at a time",
         points=3,
         reference=gradcheck.numerical_gradient,
@@ -914,7 +969,7 @@ EXERCISES = [
         ],
     ),
     Exercise(
-        id="04.8",
+        id="04.9",
         title="the relative error with its zero guard",
         points=2,
         reference=gradcheck.relative_error,
@@ -937,7 +992,7 @@ EXERCISES = [
         ],
     ),
     Exercise(
-        id="04.9",
+        id="04.10",
         title="check one layer alone against a random upstream gradient",
         points=3,
         reference=gradcheck.check_layer,
