@@ -32,22 +32,26 @@ explore               05-06   the explorer's compute: gradient profile, Jacobian
 diagnostics           06-07   per-layer gradient norms, dead and saturated units,
                               update-to-weight ratios
 clinic                07      broken training runs, one per symptom, with their fixes
+mystery               07      a clinic run drawn by an opaque id, diagnosed from its symptoms
 costs                 08      bytes of cached activations (nbytes, cache_bytes)
 timing                08      timeit (every timing), one BLAS thread, CPU-time minima, pass and
                               finite-difference costs
 checkpoint            08      gradient checkpointing: segments, recomputation, peak memory
 backend               04, 09  numpy or torch through the array API (the only such module)
 torch_bridge          09      the course MLP against torch.autograd; autograd.Function
-distributed           09      data parallel with torch.distributed
+distributed           09      data parallel with torch.distributed: the all-reduce by hand
+torch_ddp             09      torch's DistributedDataParallel and DistributedSampler
 table                 -       the plain-text table formatter behind every printed table
-widgets               00-06   ipywidgets wiring: tangent_slider (00), explore_learning_rate
-                              (01), the explorer (05-06); persistent figures
-checks                00-09   exercises: references, cases, planted mistakes; check()
-explore_neuron        01      (compatibility) re-exports course.neuron and the 01 slider
+widgets               00-06   ipywidgets wiring (the only package that imports ipywidgets):
+                              tangent (00, tangent_slider), neuron (01, explore_learning_rate),
+                              explorer (05-06, explore); figure (persistent figures)
+checks                00-09   exercises: core (Exercise, Mistake, check, hint), variants
+                              (planted-mistake factories), lessonNN (each lesson's exercises)
 requires              09      a lesson's optional package: a plain message and its install command
 tools/                -       teacher and set-up commands (``python -m course ...``): cli, lab,
-                              doctor, release, execute, grade, one notebook runner; never
-                              imported by notebooks
+                              doctor, release, execute, grade, runner (the one notebook
+                              runner), nbgrader_plugin (nbgrader's release with the course's
+                              stubs); never imported by notebooks
 ====================  ======  ==============================================================
 """
 

@@ -46,6 +46,20 @@ def test_a_confident_wrong_prediction_sends_minus_and_plus_1_over_n_to_two_logit
     assert np.all(np.abs(delta[0, 2:]) < 2e-4)
 
 
+def test_the_library_relu_passes_nothing_at_0_where_central_differences_report_0_5():
+    """The course's ReLU layer (not a copy): backward at exactly z = 0 is 0, the convention
+    lesson 04 states; one-sided slopes of its forward are 0 and 1, the central one 0.5."""
+    h, relu = 1e-6, ReLU()
+
+    def a(z: float) -> float:
+        return float(relu.forward(np.array([[z]]))[0, 0])
+
+    assert (a(0.0) - a(-h)) / h == 0.0 and (a(h) - a(0.0)) / h == 1.0
+    assert (a(h) - a(-h)) / (2 * h) == 0.5
+    relu.forward(np.array([[0.0, h, -h]]))
+    np.testing.assert_array_equal(relu.backward(np.ones((1, 3))), [[0.0, 1.0, 0.0]])
+
+
 def test_initial_loss_1_1357_is_within_0_05_of_ln_3_and_zero_logits_give_ln_3():
     x, y = spiral(300, seed=0)
     first = _loss(MLP([2, 32, 32, 3], seed=0).forward(x), y)
