@@ -315,7 +315,7 @@ def test_bad_sizes_and_a_shape_changing_residual_block_are_refused():
 
 def test_numerical_gradient_used_here_is_central_and_float64():
     x = np.array([0.3, -1.2])
-    g = numerical_gradient(lambda: float(np.sum(np.sin(x))), x)
+    g = numerical_gradient(lambda v: float(np.sum(np.sin(v))), x)
     assert relative_error(g, np.cos(x)) < PASS
 
 

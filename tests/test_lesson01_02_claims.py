@@ -70,7 +70,7 @@ def test_lesson01_hand_gradient_passes_and_forgotten_derivative_fails_the_check(
     x, y = 1.5, 0.2
     params = np.array([0.8, -0.3])
     numerical = numerical_gradient(
-        lambda: float((sigmoid(np.array(params[0] * x + params[1])) - y) ** 2), params)
+        lambda _: float((sigmoid(np.array(params[0] * x + params[1])) - y) ** 2), params)
     assert verdict(relative_error(np.array(neuron_grads(x, y, 0.8, -0.3)),
                                   numerical)) == "pass"
     forgot = lesson01.EXERCISES[2].mistake("forgot-sigmoid").fn
@@ -298,7 +298,7 @@ def test_lesson02_forward_mode_gives_many_outputs_in_one_pass(engine):
 
 def test_ring_gradient_agrees_with_central_differences():
     xs = np.random.default_rng(3).uniform(-1, 1, size=7)
-    numerical = numerical_gradient(lambda: float(np.sum(np.tanh(xs * np.roll(xs, -1)))), xs)
+    numerical = numerical_gradient(lambda v: float(np.sum(np.tanh(v * np.roll(v, -1)))), xs)
     assert verdict(relative_error(ring_gradient(xs), numerical)) == "pass"
 
 
