@@ -553,7 +553,7 @@ def _epoch_cases(seed: int):
                        "max_norm=0.5", 98, 4, 6, 3, 8, 3, max_norm=0.5),),
                 (Setup("16 rows in batches of 4, sizes 5, 8, 4; SGD(lr=0.5), max_norm=0.5",
                        99, 5, 8, 4, 16, 4, max_norm=0.5),)]
-    return [(Setup(f"random case {seed}", 980 + seed, 6, 10, 5, 20 + seed, 4 + seed,
+    return [(Setup(f"random case {seed}", 980 + seed, 6, 10, 5, 22 + seed, 4 + seed,
                    max_norm=0.3 + seed),)]
 
 
