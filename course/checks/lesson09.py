@@ -349,10 +349,10 @@ def _combine_hidden_cases():
 def _library(name: str):
     """The library's own ``course.torch_bridge.<name>``, imported (with torch) on first call."""
 
-    def reference(*args):
+    def reference(*args, **kwargs):
         from course import torch_bridge
 
-        return getattr(torch_bridge, name)(*args)
+        return getattr(torch_bridge, name)(*args, **kwargs)
 
     reference.__name__ = reference.__qualname__ = name
     return reference
