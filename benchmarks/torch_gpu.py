@@ -18,7 +18,10 @@ after two warm-up steps, as ``course.torch_bridge.step_seconds`` measures it):
   batch 256 and 1024, with the ratio (expected: below 0.85; measured 0.70-0.73 on an H200);
 - ``.item()`` as a synchronisation point: 200 steps of the digits module [64, 32, 10] with and
   without ``loss.item()`` in every step, on the GPU and on the CPU (where the GPU loses);
-- TF32: a 4096 x 4096 float32 matmul with and without TF32, time and error against float64.
+- TF32: a 4096 x 4096 float32 matmul with and without TF32, time and error against float64;
+- torch.compile: the backend this device can use (``course.torch_bridge.compile_backend``), the
+  first call's time and eager vs compiled time of the lesson's DigitsNet-sized module on one
+  evaluation batch of 359 rows.
 
 Without a CUDA GPU every GPU row is skipped with a message and the CPU rows still run, so the
 script works anywhere; a machine with a GPU records the figures with the same command.
@@ -29,6 +32,7 @@ Run: python benchmarks/torch_gpu.py [--widths 16 64 256 1024 4096] [--repeats 7]
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 import torch
@@ -38,6 +42,7 @@ from course.mlp import MLP
 from course.torch_bridge import (
     autograd_gradients,
     checkpoint_peaks,
+    compile_backend,
     describe_device,
     gradient_errors,
     loop_seconds,
@@ -118,6 +123,29 @@ def sync_table(device) -> dict:
     return out
 
 
+def compile_figures(device) -> str:
+    """One line: torch.compile's backend here, its first call and eager vs compiled times."""
+    from course.timing import timeit
+
+    backend, why = compile_backend(device)
+    if backend is None:
+        return f"  skipped: {why}"
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.BatchNorm1d(64),
+                                torch.nn.ReLU(), torch.nn.Linear(64, 10)).to(device).eval()
+    compiled = torch.compile(model, backend=backend)
+    x = torch.randn(359, 64, device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    with torch.no_grad():
+        started = time.perf_counter()
+        compiled(x)
+        first = time.perf_counter() - started
+        eager_s = timeit(lambda: model(x), 50, warmup=3, stat="min", sync=sync)
+        compiled_s = timeit(lambda: compiled(x), 50, warmup=3, stat="min", sync=sync)
+    return (f"  {why}\n  first call {first:.1f} s; per batch eager {eager_s * 1e3:.3f} ms, "
+            f"compiled {compiled_s * 1e3:.3f} ms ({eager_s / compiled_s:.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 64, 256, 1024, 4096])
@@ -170,6 +198,9 @@ def main() -> None:
         print(f"  float32 {tf32['float32 s'] * 1e3:.2f} ms (error {tf32['float32 error']:.1e}), "
               f"TF32 {tf32['tf32 s'] * 1e3:.2f} ms (error {tf32['tf32 error']:.1e}), "
               f"{tf32['float32 s'] / tf32['tf32 s']:.1f}x faster")
+
+    print("\ntorch.compile, [64, 64, BatchNorm, ReLU, 10], batch 359, float32, inference")
+    print(compile_figures(device))
 
 
 if __name__ == "__main__":
