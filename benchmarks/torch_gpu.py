@@ -138,7 +138,10 @@ def compile_figures(device) -> str:
     sync = torch.cuda.synchronize if device.type == "cuda" else None
     with torch.no_grad():
         started = time.perf_counter()
-        compiled(x)
+        try:
+            compiled(x)
+        except Exception as error:  # a backend that cannot build here
+            return f"  {why}\n  failed on this machine: {type(error).__name__}: {error}"[:400]
         first = time.perf_counter() - started
         eager_s = timeit(lambda: model(x), 50, warmup=3, stat="min", sync=sync)
         compiled_s = timeit(lambda: compiled(x), 50, warmup=3, stat="min", sync=sync)

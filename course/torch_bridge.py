@@ -458,6 +458,9 @@ def compile_backend(device) -> tuple[str | None, str]:
     if device.type == "cuda":
         if importlib.util.find_spec("triton") is None:
             return None, "torch.compile on CUDA needs Triton, which is not installed here"
+        if not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
+            return "aot_eager", ("aot_eager: graph capture only (Triton needs a C compiler to "
+                                 "build its kernel launcher, and this machine has none)")
         return "inductor", "inductor: Triton kernels generated for this GPU"
     if shutil.which("c++") is None and shutil.which("g++") is None:
         return "aot_eager", ("aot_eager: graph capture only (no C++ compiler on this machine "
