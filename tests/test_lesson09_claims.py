@@ -92,7 +92,7 @@ def test_the_lesson_uses_the_settings_checked_here():
                     "generator=torch.Generator().manual_seed(0))", "epochs = 12",
                     "lr=0.01, weight_decay=0.01", "CosineAnnealingLR(optimizer, T_max=epochs)",
                     "max_norm=1.0", "def __init__(self, hidden=64, p_drop=0.2):",
-                    "list(train_loader)[:6]", "for epoch in range(4):",
+                    "list(train_loader)[:6]", "for _ in range(4):  # epochs",
                     "rng.choice(len(y_train), 64, replace=False) for _ in range(30)",
                     "SGD(course_net.parameters(), lr=0.5)",
                     "torch.optim.SGD(model.parameters(), lr=0.5)",
