@@ -11,7 +11,17 @@ after two warm-up steps, as ``course.torch_bridge.step_seconds`` measures it):
   speed-up over the best CPU step at the largest width;
 - the largest relative error between the course MLP's own backward run on CUDA tensors and
   torch.autograd on the same weights (float64), for a ReLU MLP and a GELU/residual/LayerNorm one;
-- the GPU's peak memory for the lesson's 17-module MLP, plain and with checkpoint_sequential.
+- the GPU's peak memory for the lesson's 17-module MLP [64, 256x8, 10], float64, plain and with
+  checkpoint_sequential(4), measured as ``course.torch_bridge.checkpoint_peaks`` does: after a
+  warm-up step (CUDA's workspaces and the gradient buffers are allocated then) and with the
+  gradients zeroed in place, so the window holds activations and backward's temporaries, at
+  batch 256 and 1024, with the ratio (expected: below 0.85; measured 0.70-0.73 on an H200);
+- ``.item()`` as a synchronisation point: 200 steps of the digits module [64, 32, 10] with and
+  without ``loss.item()`` in every step, on the GPU and on the CPU (where the GPU loses);
+- TF32: a 4096 x 4096 float32 matmul with and without TF32, time and error against float64;
+- torch.compile: the backend this device can use (``course.torch_bridge.compile_backend``), the
+  first call's time and eager vs compiled time of the lesson's DigitsNet-sized module on one
+  evaluation batch of 359 rows.
 
 Without a CUDA GPU every GPU row is skipped with a message and the CPU rows still run, so the
 script works anywhere; a machine with a GPU records the figures with the same command.
@@ -22,22 +32,27 @@ Run: python benchmarks/torch_gpu.py [--widths 16 64 256 1024 4096] [--repeats 7]
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint_sequential
 
 from course.losses import SoftmaxCrossEntropy
 from course.mlp import MLP
 from course.torch_bridge import (
     autograd_gradients,
+    checkpoint_peaks,
+    compile_backend,
     describe_device,
     gradient_errors,
+    loop_seconds,
     pick_device,
     step_seconds,
+    tf32_matmul,
     torch_module,
 )
+
+PEAK_RATIO_LIMIT = 0.85
 
 
 def step_table(widths, repeats: int, cuda: bool) -> dict:
@@ -82,26 +97,56 @@ def autograd_agreement(device) -> dict:
     return out
 
 
-def checkpoint_peaks(device) -> dict:
-    """label -> peak bytes allocated on the GPU above the start, for one forward + backward."""
+def memory_peaks(device, batch: int) -> dict:
+    """label -> peak CUDA bytes above the start, plain and checkpointed, for the lesson's MLP."""
     module, _ = torch_module(MLP([64] + [256] * 8 + [10], seed=0))
     module = module.to(device)
     rng = np.random.default_rng(1)
-    x = torch.as_tensor(rng.normal(size=(256, 64)), device=device)
-    y = torch.as_tensor(rng.integers(0, 10, 256), device=device)
-    runs = {"plain": lambda: module(x),
-            "checkpoint_sequential(4)": lambda: checkpoint_sequential(module, 4, x,
-                                                                      use_reentrant=False)}
-    peaks = {}
-    for label, run in runs.items():
-        module.zero_grad(set_to_none=True)
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        start = torch.cuda.memory_allocated()
-        F.cross_entropy(run(), y).backward()
-        torch.cuda.synchronize()
-        peaks[label] = torch.cuda.max_memory_allocated() - start
-    return peaks
+    x = torch.as_tensor(rng.normal(size=(batch, 64)), device=device)
+    y = torch.as_tensor(rng.integers(0, 10, batch), device=device)
+    return checkpoint_peaks(module, x, y, 4)
+
+
+def sync_table(device) -> dict:
+    """label -> seconds for 200 steps of the digits module, with/without .item() per step."""
+    out = {}
+    for where in ([device, torch.device("cpu")] if device.type == "cuda" else [device]):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(),
+                                    torch.nn.Linear(32, 10)).to(where)
+        rng = np.random.default_rng(0)
+        x = torch.as_tensor(rng.normal(size=(64, 64)), dtype=torch.float32, device=where)
+        y = torch.as_tensor(rng.integers(0, 10, 64), device=where)
+        for every in (True, False):
+            label = f"{where.type}, {'.item() every step' if every else 'one .item() at the end'}"
+            out[label] = loop_seconds(model, x, y, steps=200, item_every_step=every)
+    return out
+
+
+def compile_figures(device) -> str:
+    """One line: torch.compile's backend here, its first call and eager vs compiled times."""
+    from course.timing import timeit
+
+    backend, why = compile_backend(device)
+    if backend is None:
+        return f"  skipped: {why}"
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.BatchNorm1d(64),
+                                torch.nn.ReLU(), torch.nn.Linear(64, 10)).to(device).eval()
+    compiled = torch.compile(model, backend=backend)
+    x = torch.randn(359, 64, device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    with torch.no_grad():
+        started = time.perf_counter()
+        try:
+            compiled(x)
+        except Exception as error:  # a backend that cannot build here
+            return f"  {why}\n  failed on this machine: {type(error).__name__}: {error}"[:400]
+        first = time.perf_counter() - started
+        eager_s = timeit(lambda: model(x), 50, warmup=3, stat="min", sync=sync)
+        compiled_s = timeit(lambda: compiled(x), 50, warmup=3, stat="min", sync=sync)
+    return (f"  {why}\n  first call {first:.1f} s; per batch eager {eager_s * 1e3:.3f} ms, "
+            f"compiled {compiled_s * 1e3:.3f} ms ({eager_s / compiled_s:.2f}x)")
 
 
 def main() -> None:
@@ -132,12 +177,33 @@ def main() -> None:
     if not cuda:
         print("  cuda: skipped (no CUDA GPU)")
 
-    print("\npeak GPU memory for MLP [64, 256x8, 10], batch 256, float64")
+    print("\npeak GPU memory above the start, MLP [64, 256x8, 10], float64, weights and "
+          "gradients allocated before the window")
     if cuda:
-        for label, peak in checkpoint_peaks(device).items():
-            print(f"  {label}: {peak / 1e6:.2f} MB")
+        for batch in (256, 1024):
+            peaks = memory_peaks(device, batch)
+            ratio = peaks["checkpoint_sequential"] / peaks["plain"]
+            verdict = "ok" if ratio < PEAK_RATIO_LIMIT else f"ABOVE {PEAK_RATIO_LIMIT}"
+            print(f"  batch {batch}: plain {peaks['plain'] / 1e6:.2f} MB, checkpoint_sequential(4) "
+                  f"{peaks['checkpoint_sequential'] / 1e6:.2f} MB, ratio {ratio:.2f} ({verdict})")
     else:
         print("  skipped (no CUDA GPU; torch keeps no peak-memory counter on the CPU)")
+
+    print("\n200 SGD steps of the digits module [64, 32, 10], batch 64, float32 (ms)")
+    for label, seconds in sync_table(device).items():
+        print(f"  {label}: {seconds * 1e3:.1f}")
+
+    print("\nTF32: 4096 x 4096 float32 matmul")
+    tf32 = tf32_matmul(device) if cuda else None
+    if tf32 is None:
+        print("  skipped (TF32 needs a CUDA GPU of compute capability 8.0 or later)")
+    else:
+        print(f"  float32 {tf32['float32 s'] * 1e3:.2f} ms (error {tf32['float32 error']:.1e}), "
+              f"TF32 {tf32['tf32 s'] * 1e3:.2f} ms (error {tf32['tf32 error']:.1e}), "
+              f"{tf32['float32 s'] / tf32['tf32 s']:.1f}x faster")
+
+    print("\ntorch.compile, [64, 64, BatchNorm, ReLU, 10], batch 359, float32, inference")
+    print(compile_figures(device))
 
 
 if __name__ == "__main__":

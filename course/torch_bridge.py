@@ -9,15 +9,27 @@ run a course layer's hand-written backward inside torch, and time one training s
   ``backward`` (torch does not differentiate the layer), so ``torch.autograd.gradcheck`` can
   test it; :class:`HandWritten` is the same as a ``torch.nn.Module``.
 - :func:`step_seconds`: the time of one training step of the course MLP on numpy or torch.
+- PyTorch training as its users write it (lesson 09, section 7): :class:`DigitsDataset`,
+  :func:`train_epoch`, :func:`evaluate`, :func:`save_checkpoint` / :func:`load_checkpoint`,
+  :func:`amp_step`; the exercises of that section are these functions.
+- What a GPU changes: :func:`checkpoint_peaks` (peak CUDA memory, gradients allocated before the
+  window), :func:`loop_seconds` (``.item()`` as a synchronisation point), :func:`tf32_matmul`,
+  :func:`compile_backend` (which ``torch.compile`` backend this machine can run).
 
 This module imports torch: import it only where torch is installed (``import course`` does not).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
+import time
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Dataset
 
 from course.backend import is_torch, to_numpy
 from course.gradcheck import relative_error
@@ -259,3 +271,199 @@ def step_seconds(sizes, batch: int, xp: str = "numpy", device=None, dtype: str =
 
     return timeit(step, repeats, warmup=2, stat="min",
                   sync=torch.cuda.synchronize if cuda else None)
+
+
+# ------------------------------------------------ PyTorch training as users write it
+
+
+class DigitsDataset(Dataset):
+    """Numpy arrays as a map-style torch Dataset: x (n, d) float -> float32 tensor, y (n,) int
+    -> int64 tensor, converted once; item i is (x[i] (d,), y[i] ()); len is n rows."""
+
+    def __init__(self, x, y):
+        self.x = torch.as_tensor(x, dtype=torch.float32)
+        self.y = torch.as_tensor(y, dtype=torch.int64)
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def train_epoch(model, loader, optimizer, max_norm, device="cpu"):
+    """One pass over ``loader`` in training mode: per batch clear the gradients, forward, mean
+    cross-entropy, backward, clip the gradients' global norm to ``max_norm``, step. Returns the
+    loss of each batch (Python floats, before its step)."""
+    model.train()
+    losses = []
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def evaluate(model, loader, device="cpu"):
+    """(mean cross-entropy per row, accuracy) over every row of ``loader``, in evaluation mode
+    (Dropout off, BatchNorm on its running statistics) and without recording a graph."""
+    model.eval()
+    total, correct, n = 0.0, 0, 0
+    with torch.no_grad():
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            logits = model(x)
+            total += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
+            n += len(y)
+    return total / n, correct / n
+
+
+def save_checkpoint(path, step, model, optimizer, scheduler):
+    """Write everything a run needs to continue exactly: the step, and the state_dicts of the
+    model (weights and buffers), the optimizer (its moments and step counts) and the scheduler."""
+    torch.save({"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict()}, path)
+
+
+def load_checkpoint(path, model, optimizer, scheduler):
+    """Restore what :func:`save_checkpoint` wrote into freshly built objects; returns the step.
+    Tensors load onto the CPU first (a checkpoint written on a GPU opens anywhere);
+    load_state_dict copies them to wherever the model and optimizer live."""
+    checkpoint = torch.load(path, map_location="cpu")
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    return checkpoint["step"]
+
+
+def amp_step(model, optimizer, scaler, x, y, dtype):
+    """One mixed-precision training step: the forward pass and the loss under autocast in
+    ``dtype`` on x's device, backward through the scaler's scaled loss, the scaler's step (it
+    unscales the gradients and skips the step when one is inf or NaN) and its update. Returns
+    the loss as a Python float."""
+    optimizer.zero_grad()
+    with torch.autocast(device_type=x.device.type, dtype=dtype):
+        loss = F.cross_entropy(model(x), y)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item()
+
+
+# ---------------------------------------------------------------- what a GPU changes
+
+
+def checkpoint_peaks(module: nn.Module, x, y, segments: int) -> dict:
+    """label -> peak CUDA bytes allocated above the start of one forward + backward, for
+    'plain' and 'checkpoint_sequential': what the forward pass keeps plus backward's
+    temporaries. A warm-up forward + backward comes first (CUDA's workspaces and the gradient
+    buffers are allocated then, outside the measured window), and the gradients are zeroed in
+    place, not freed: the window holds activations, not gradients or weights."""
+    from torch.utils.checkpoint import checkpoint_sequential
+
+    runs = {"plain": lambda: module(x),
+            "checkpoint_sequential": lambda: checkpoint_sequential(module, segments, x,
+                                                                   use_reentrant=False)}
+    F.cross_entropy(module(x), y).backward()  # warm-up: workspaces and .grad buffers
+    peaks = {}
+    for label, run in runs.items():
+        module.zero_grad(set_to_none=False)
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        start = torch.cuda.memory_allocated()
+        F.cross_entropy(run(), y).backward()
+        torch.cuda.synchronize()
+        peaks[label] = torch.cuda.max_memory_allocated() - start
+    return peaks
+
+
+def loop_seconds(model: nn.Module, x, y, steps: int, item_every_step: bool) -> float:
+    """Wall-clock seconds of ``steps`` SGD steps on one batch: with ``loss.item()`` in every
+    step (the CPU waits for the device each time) or the losses summed on the device and read
+    once at the end. Both end with the device finished (synchronised)."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    cuda = x.device.type == "cuda"
+
+    def run():
+        total = torch.zeros((), device=x.device)
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            if item_every_step:
+                loss.item()
+            else:
+                total += loss.detach()
+        total.item()
+
+    run()  # warm-up
+    if cuda:
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    run()
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def tf32_matmul(device, n: int = 4096, repeats: int = 5) -> dict | None:
+    """For a float32 (n, n) @ (n, n) on a CUDA GPU with TF32 (compute capability 8.0 or later):
+    {'float32 s', 'tf32 s', 'float32 error', 'tf32 error'}: fastest time of ``repeats`` and the
+    relative error against float64. None on the CPU or a GPU without TF32. The precision setting
+    is restored afterwards."""
+    device = torch.device(device)
+    if device.type != "cuda" or torch.cuda.get_device_capability(device)[0] < 8:
+        return None
+    g = torch.Generator(device=device).manual_seed(0)
+    a, b = (torch.randn(n, n, device=device, generator=g) for _ in range(2))
+    exact = a.double() @ b.double()
+    before = torch.get_float32_matmul_precision()
+    out = {}
+    try:
+        for label, precision in (("float32", "highest"), ("tf32", "high")):
+            torch.set_float32_matmul_precision(precision)
+            seconds = timeit(lambda: a @ b, repeats, warmup=2, stat="min",
+                             sync=torch.cuda.synchronize)
+            err = float((a @ b).double().sub(exact).norm() / exact.norm())
+            out[f"{label} s"], out[f"{label} error"] = seconds, err
+    finally:
+        torch.set_float32_matmul_precision(before)
+    return out
+
+
+def compile_backend(device) -> tuple[str | None, str]:
+    """(backend, why): which torch.compile backend this run can use on ``device``.
+
+    'inductor' (code generation: Triton kernels on a GPU) on CUDA when Triton is installed;
+    'aot_eager' on the CPU, where inductor would first compile C++ for minutes on a small
+    machine: it captures the same graphs (TorchDynamo, AOTAutograd) and runs them with torch's
+    own kernels (a first inductor compile of a tiny MLP took 55 s on a 2-core machine). None,
+    with the reason, where torch.compile cannot run here.
+    """
+    device = torch.device(device)
+    try:
+        import torch._dynamo as dynamo
+        supported = dynamo.is_dynamo_supported()
+    except Exception as exc:  # an old or unusual build
+        return None, f"torch.compile is not available in this torch build ({exc})"
+    if not supported:
+        return None, ("torch.compile does not support this Python or platform yet "
+                      "(TorchDynamo is unavailable); the lesson runs without it")
+    if device.type == "cuda":
+        if importlib.util.find_spec("triton") is None:
+            return None, "torch.compile on CUDA needs Triton, which is not installed here"
+        if not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
+            return "aot_eager", ("aot_eager: graph capture only (Triton needs a C compiler to "
+                                 "build its kernel launcher, and this machine has none)")
+        return "inductor", "inductor: Triton kernels generated for this GPU"
+    if shutil.which("c++") is None and shutil.which("g++") is None:
+        return "aot_eager", ("aot_eager: graph capture only (no C++ compiler on this machine "
+                             "for inductor's CPU code)")
+    return "aot_eager", ("aot_eager: graph capture only (inductor's first C++ build takes about "
+                         "a minute on a 2-core machine; pass backend='inductor' to try it)")

@@ -7,8 +7,11 @@ all-reduces each gradient (SUM) and divides by the number of workers, so every w
     (1 / N) sum_r g_r        (g_r: the gradient of worker r's mean loss)
 
 which is the full-batch gradient sum_r (n_r / n) g_r only when every shard has the same size.
-``DistributedSampler`` makes the shards equal: it repeats the first indices until n is a
-multiple of N (or drops the tail with ``drop_last=True``). A layer that mixes the rows of a
+``DistributedSampler``'s main job is that every worker gets the same number of rows and so
+takes the same number of steps (each step's all-reduce waits for every worker): it repeats the
+first indices until n is a multiple of N (or drops the tail with ``drop_last=True``). Equal
+shards also make DDP's plain average the full-batch gradient, with the repeated rows counted
+twice. A layer that mixes the rows of a
 batch (BatchNorm normalises with the batch's mean and variance) sees only its worker's shard, so
 with BatchNorm the averaged gradient is not the full-batch gradient at all.
 

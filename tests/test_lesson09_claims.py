@@ -6,7 +6,13 @@ LayerFunction fails gradgradcheck) and skips dL/dx of the first layer; bfloat16 
 the logits by 1e-4 to 1e-2; checkpoint_sequential saves under 70% of the bytes with identical
 gradients; the digits network reaches 95% test accuracy; 2 data parallel workers reproduce the
 full-batch gradient, DDP retraces single-process SGD and, with BatchNorm, does not give the
-full-batch gradient."""
+full-batch gradient. Section 7's claims: nn.Linear's default weights have variance 1/(3 d_in),
+He's 2/d_in; train mode is random and batch-dependent, eval mode is not; Adam's L2 decay moves
+every weight by the learning rate, AdamW shrinks each by lr * weight_decay; the DigitsNet run
+reaches 95% test accuracy; a resumed run's next step equals the uninterrupted one's; float16
+flushes 1e-8 to zero and the scaled value survives. The lesson's code cells use the PyTorch
+tools a user writes every day, its first cell installs the course in Colab only, and the
+learner writes at least 45 lines."""
 
 from __future__ import annotations
 
@@ -28,13 +34,18 @@ from course.distributed import data_parallel_gradients, mlp_gradients  # noqa: E
 from course.layers import GELU, LayerNorm, Linear, Tanh  # noqa: E402
 from course.losses import SoftmaxCrossEntropy  # noqa: E402
 from course.mlp import MLP  # noqa: E402
-from course.optim import SGD, Adam  # noqa: E402
+from course.optim import SGD  # noqa: E402
 from course.torch_bridge import (  # noqa: E402
+    DigitsDataset,
     LayerFunction,
     autograd_gradients,
+    evaluate,
     gradient_errors,
+    load_checkpoint,
+    save_checkpoint,
     step_seconds,
     torch_module,
+    train_epoch,
 )
 from course.torch_ddp import (  # noqa: E402
     course_gradients,
@@ -44,7 +55,7 @@ from course.torch_ddp import (  # noqa: E402
     sgd_on_batches,
     start_workers,
 )
-from course.train import accuracy, fit  # noqa: E402
+from course.train import accuracy  # noqa: E402
 
 LESSON = Path(__file__).resolve().parent.parent / "solutions" / "09_scaling_with_pytorch.ipynb"
 SIZES = [64, 32, 10]
@@ -65,15 +76,23 @@ def _forward_backward(net, x, y):
     return out, loss, net.gradients()
 
 
+def _code_cells():
+    return [c.source for c in nbformat.read(LESSON, as_version=4).cells if c.cell_type == "code"]
+
+
 def test_the_lesson_uses_the_settings_checked_here():
     cells = nbformat.read(LESSON, as_version=4).cells
     source = "\n".join(c.source for c in cells)
-    first_code = next(c.source for c in cells if c.cell_type == "code")
-    assert first_code == 'from course.requires import require\n\nrequire("torch")'
+    codes = _code_cells()
+    assert codes[0].startswith("# In Google Colab without the course")
+    assert codes[1] == 'from course.requires import require\n\nrequire("torch")'
     for setting in ("sizes = [64, 32, 10]", "x_all / 16",
                     "split(x_all, y_all, test_fraction=0.2, seed=0)", "x_train[:301]",
-                    'MLP([64, 64, 10], seed=0, dtype="float32")', "Adam(net.parameters(), lr=0.01)",
-                    "steps=400, batch_size=64, seed=0",
+                    "DataLoader(train_data, batch_size=64, shuffle=True,",
+                    "generator=torch.Generator().manual_seed(0))", "epochs = 12",
+                    "lr=0.01, weight_decay=0.01", "CosineAnnealingLR(optimizer, T_max=epochs)",
+                    "max_norm=1.0", "def __init__(self, hidden=64, p_drop=0.2):",
+                    "list(train_loader)[:6]", "for _ in range(4):  # epochs",
                     "rng.choice(len(y_train), 64, replace=False) for _ in range(30)",
                     "SGD(course_net.parameters(), lr=0.5)",
                     "torch.optim.SGD(model.parameters(), lr=0.5)",
@@ -231,14 +250,194 @@ def test_a_step_costs_more_at_the_widest_width_than_the_narrowest():
             step_seconds([64, 16, 16, 10], 256, xp, repeats=3)
 
 
-def test_digits_network_reaches_95_percent_test_accuracy(digits):
-    x_train, y_train, x_test, y_test = (torch.as_tensor(a) for a in digits)
-    x_train, x_test = x_train.float(), x_test.float()
-    net = MLP([64, 64, 10], seed=0, dtype="float32").to("torch", device="cpu")
-    history = fit(net, SoftmaxCrossEntropy(), Adam(net.parameters(), lr=0.01), x_train, y_train,
-                  steps=400, batch_size=64, seed=0, progress=False)
-    assert not history.diverged
-    assert accuracy(net, x_test, y_test) >= 0.95
+class _DigitsNet(torch.nn.Module):
+    """The lesson's DigitsNet: 64 -> 64 -> BatchNorm -> ReLU -> Dropout(0.2) -> 10, He init."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.hidden, self.norm = nn.Linear(64, 64), nn.BatchNorm1d(64)
+        self.drop, self.out = nn.Dropout(0.2), nn.Linear(64, 10)
+        nn.init.kaiming_normal_(self.hidden.weight, nonlinearity="relu")
+        nn.init.kaiming_normal_(self.out.weight, nonlinearity="linear")
+        nn.init.zeros_(self.hidden.bias)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x):
+        return self.out(self.drop(torch.relu(self.norm(self.hidden(x)))))
+
+
+def _loaders(digits, seed=0):
+    from torch.utils.data import DataLoader
+
+    train = DataLoader(DigitsDataset(digits[0], digits[1]), batch_size=64, shuffle=True,
+                       generator=torch.Generator().manual_seed(seed))
+    return train, DataLoader(DigitsDataset(digits[2], digits[3]), batch_size=256)
+
+
+def _run(seed=0, epochs=12):
+    torch.manual_seed(seed)
+    model = _DigitsNet()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.01)
+    return model, optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+
+
+def test_digitsnet_reaches_95_percent_with_adamw_cosine_and_clipping_on_several_seeds(digits):
+    """The lesson trains seed 0 with loader seed 0; seeds 1 and 2 show it is not luck. One torch
+    thread, as the lesson on the CPU (a second thread only waits on tensors this small)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _train_three_seeds(digits)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_three_seeds(digits):
+    for seed in (0, 1, 2):
+        train, test = _loaders(digits, seed)
+        model, optimizer, scheduler = _run(seed)
+        for _ in range(12):
+            train_epoch(model, train, optimizer, 1.0)
+            scheduler.step()
+        assert evaluate(model, test)[1] >= 0.95, seed
+
+
+def test_default_linear_init_is_a_sixth_of_he_variance():
+    torch.manual_seed(0)
+    wide = torch.nn.Linear(1024, 1024)
+    assert abs(wide.weight.std().item() * np.sqrt(3 * 1024) - 1) < 0.02
+    torch.nn.init.kaiming_normal_(wide.weight, nonlinearity="relu")
+    assert abs(wide.weight.std().item() * np.sqrt(1024 / 2) - 1) < 0.02
+
+
+def test_train_mode_is_random_and_batch_dependent_eval_mode_is_not(digits):
+    torch.manual_seed(0)
+    net, x = _DigitsNet(), torch.as_tensor(digits[2][:32], dtype=torch.float32)
+    with torch.no_grad():
+        assert not torch.equal(net.train()(x), net(x))
+        assert not torch.allclose(net.train()(x[:8]), net.eval()(x)[:8], atol=1e-3)
+        assert torch.equal(net.eval()(x), net(x))
+        assert torch.allclose(net(x[:8]), net(x)[:8], atol=1e-6)
+
+
+def test_adam_l2_moves_each_weight_by_lr_adamw_shrinks_each_by_lr_times_decay():
+    out = {}
+    for make in (torch.optim.Adam, torch.optim.AdamW):
+        w = torch.nn.Parameter(torch.tensor([0.01, 10.0]))
+        opt = make([w], lr=0.1, weight_decay=0.1)
+        (0 * w).sum().backward()
+        opt.step()
+        out[make.__name__] = w.detach()
+    assert torch.allclose(out["AdamW"], torch.tensor([0.0099, 9.9]))
+    assert torch.allclose(out["Adam"], torch.tensor([-0.09, 9.9]), atol=1e-5)
+
+
+def test_resumed_run_takes_the_uninterrupted_runs_next_step(digits, tmp_path):
+    batches = list(_loaders(digits)[0])[:6]
+
+    def steps(model, optimizer, scheduler, part):
+        model.train()
+        for x, y in part:
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+            scheduler.step()
+
+    straight = _run(0)
+    steps(*straight, batches[:5])
+    torch.manual_seed(5)
+    steps(*straight, batches[5:])
+    first = _run(0)
+    steps(*first, batches[:5])
+    save_checkpoint(tmp_path / "c.pt", 5, *first)
+    resumed = _run(1)
+    assert load_checkpoint(tmp_path / "c.pt", *resumed) == 5
+    torch.manual_seed(5)
+    steps(*resumed, batches[5:])
+    for a, b in zip(straight[0].state_dict().values(), resumed[0].state_dict().values()):
+        assert torch.equal(a, b)
+    fresh = _run(1)  # without the checkpoint the step differs
+    steps(*fresh, batches[5:])
+    assert not torch.equal(fresh[0].out.weight, straight[0].out.weight)
+
+
+def test_float16_flushes_1e_8_to_zero_and_the_scaled_value_survives():
+    g = torch.tensor([1e-8, 3e-6])
+    assert g.half()[0] == 0 and (g * 65536).half()[0] > 0
+    assert torch.finfo(torch.float16).tiny == pytest.approx(6.1e-5, rel=0.01)
+
+
+TOOLS = {"DataLoader": "DataLoader(", "model.train()": ".train()", "model.eval()": ".eval()",
+         "torch.no_grad or inference_mode": "torch.no_grad()",
+         "the optimizer's state_dict": "optimizer.state_dict()",
+         "load_state_dict": "optimizer.load_state_dict(", "torch.save": "torch.save(",
+         "torch.load": "torch.load(", "autocast": "torch.autocast(",
+         "GradScaler": "torch.amp.GradScaler(", "lr_scheduler": "torch.optim.lr_scheduler.",
+         "clip_grad_norm_": "clip_grad_norm_(", "nn.init": "nn.init.",
+         "AdamW": "torch.optim.AdamW(", "torch.compile": "torch.compile("}
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_the_lessons_code_cells_use_each_everyday_pytorch_tool(tool):
+    assert any(TOOLS[tool] in code for code in _code_cells()), tool
+
+
+def test_the_learner_writes_at_least_45_lines():
+    lines, inside = 0, False
+    for code in _code_cells():
+        for line in code.splitlines():
+            text = line.strip()
+            if text.startswith("### BEGIN SOLUTION") or text.startswith("### END SOLUTION"):
+                inside = text.startswith("### BEGIN")
+            elif inside and text and not text.startswith("#"):
+                lines += 1
+    assert lines >= 45
+
+
+def _run_colab_cell(monkeypatch, colab: bool, course_found: bool):
+    """Run the lesson's first cell with sys.modules, find_spec and subprocess.run faked."""
+    import importlib.util
+    import subprocess
+    import sys
+    import types
+
+    calls = []
+    if colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: (
+        (real_find_spec(name) if course_found else None) if name == "course"
+        else real_find_spec(name, *a)))
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append((args, kw)))
+    exec(compile(_code_cells()[0], "colab-cell", "exec"), {})
+    return calls
+
+
+@pytest.mark.parametrize(("colab", "course_found"), [(False, True), (False, False), (True, True)])
+def test_the_colab_cell_does_nothing_outside_colab_or_with_the_course(monkeypatch, capsys,
+                                                                      colab, course_found):
+    assert _run_colab_cell(monkeypatch, colab, course_found) == []
+    assert capsys.readouterr().out == ""
+
+
+def test_the_colab_cell_installs_the_course_from_the_repository_and_says_so(monkeypatch, capsys):
+    calls = _run_colab_cell(monkeypatch, colab=True, course_found=False)
+    assert len(calls) == 1
+    args, kwargs = calls[0]
+    assert args[1:4] == ["-m", "pip", "install"] and kwargs == {"check": True}
+    assert "backprop-course @ git+https://github.com/backprop-course/backprop-course" in args
+    assert "--no-deps" in args and "array-api-compat" in args
+    out = capsys.readouterr().out
+    assert "Colab without the course: installing it from" in out and "Installed the course" in out
+
+
+def test_the_colab_link_follows_the_binder_badges_owner_and_name():
+    title = nbformat.read(LESSON, as_version=4).cells[0].source
+    assert ("https://colab.research.google.com/github/backprop-course/backprop-course/blob/main/"
+            "lessons/09_scaling_with_pytorch.ipynb") in title
 
 
 def test_course_data_parallel_gradient_claims(digits):
