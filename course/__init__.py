@@ -47,7 +47,11 @@ timing                08      timeit (every timing), one BLAS thread, CPU-time m
                               finite-difference costs
 checkpoint            08      gradient checkpointing: segments, recomputation, peak memory
 backend               04, 09  numpy or torch through the array API (the only such module)
-torch_bridge          09      the course MLP against torch.autograd; autograd.Function
+torch_bridge          09      the course MLP against torch.autograd; autograd.Function;
+                              PyTorch training as its users write it (DigitsDataset,
+                              train_epoch, evaluate, save/load_checkpoint, amp_step) and GPU
+                              measurements (checkpoint_peaks, loop_seconds, tf32_matmul,
+                              compile_backend)
 distributed           09      data parallel with torch.distributed: the all-reduce by hand
 torch_ddp             09      torch's DistributedDataParallel and DistributedSampler
 table                 -       the plain-text table formatter behind every printed table
@@ -61,8 +65,9 @@ tools/                -       teacher and set-up commands (``python -m course ..
                               doctor, release, execute, grade, runner (the one notebook
                               runner), nbgrader_plugin (nbgrader's release with the course's
                               stubs), report (the class report and feedback pages of grade),
-                              origin (where a graded answer came from); never imported by
-                              notebooks
+                              origin (where a graded answer came from), gpu_check (lesson 09
+                              under nbval on CUDA and benchmarks/torch_gpu.py, written to a
+                              report: scripts/gpu-check.sh); never imported by notebooks
 ====================  ======  ==============================================================
 """
 

@@ -331,3 +331,12 @@ def test_hint_shows_the_slip_then_the_section(monkeypatch, capsys):
 def test_answer_fragments_are_the_references_binary_operations():
     assert core.answer_fragments(GRAD_W) == {"x.T@delta"}
     assert core.answer_fragments(VALUE) == set()
+
+
+def test_tensors_that_still_hold_a_graph_get_a_verdict_not_a_crash():
+    torch = pytest.importorskip("torch")
+    losses = Exercise(id="99.9", title="losses", points=1, reference=lambda n: [0.5] * n,
+                      cases=[(2,)])
+    w = torch.ones(1, requires_grad=True)
+    result = evaluate(losses, lambda n: [(w * 0.25).sum() for _ in range(n)])
+    assert result.status == core.WRONG and "checking failed" not in str(result)

@@ -273,6 +273,13 @@ def _to_numpy(x):
     return to_numpy(x) if is_torch(x) else x
 
 
+def _deep_numpy(x):
+    """``_to_numpy`` through tuples and lists (tensors that require grad included)."""
+    if isinstance(x, (tuple, list)):
+        return type(x)(_deep_numpy(v) for v in x)
+    return _to_numpy(x)
+
+
 def _is_number(x) -> bool:
     return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
 
@@ -306,7 +313,7 @@ def _mismatch(got, expected, rtol: float, atol: float, equal_nan: bool = False) 
 
 
 def _array_mismatch(got, expected, rtol: float, atol: float, equal_nan: bool = False):
-    got, expected = _to_numpy(got), _to_numpy(expected)
+    got, expected = _deep_numpy(got), _deep_numpy(expected)
     try:
         g = np.asarray(got)
     except Exception:  # an object numpy cannot read is simply a wrong answer
@@ -791,9 +798,9 @@ def _wrong(exercise, answer, cases, outputs, k, expected, hidden) -> CheckResult
 def _digits(got, expected) -> int:
     """Decimals enough to show the first differing numbers of ``got`` and ``expected`` apart."""
     try:
-        g = np.asarray(_to_numpy(got), dtype=np.float64).ravel()
-        e = np.asarray(_to_numpy(expected), dtype=np.float64).ravel()
-    except (TypeError, ValueError):
+        g = np.asarray(_deep_numpy(got), dtype=np.float64).ravel()
+        e = np.asarray(_deep_numpy(expected), dtype=np.float64).ravel()
+    except Exception:  # ragged or non-numeric: the default precision
         return 4
     if g.shape != e.shape or g.size == 0:
         return 4
