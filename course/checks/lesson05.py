@@ -1,6 +1,6 @@
 """Lesson 05 (training and optimizers): the training loop, momentum, RMSProp, Adam, AdamW's
-decoupled weight decay and a learning-rate sweep, each a pure function of its inputs (the loop
-changes only the network it is given)."""
+decoupled weight decay, a warm-up schedule and the experiment harness, each a pure function of
+its inputs (the loop changes only the network it is given)."""
 
 from __future__ import annotations
 
@@ -298,119 +298,220 @@ def _adamw_hidden():
              0.01 * rng.random(6), 12, 0.002, 0.05)]
 
 
-# ---------------------------------------------------------------- 05.6 the learning-rate sweep
+# ---------------------------------------------------------------- 05.6 warm-up and cosine decay
 
 
-def _lr_sweep(train, lrs, last=20):
-    """Run ``train(lr)`` for every rate and pick the best by one stated rule.
+def _warmup_cosine(step, steps, warmup):
+    """The rate factor at ``step`` (1-based) of ``steps``: step / warmup during the warm-up,
+    then 0.5 (1 + cos(pi (step - warmup) / (steps - warmup)))."""
+    from course.optim import warmup_cosine
 
-    train(lr) -> a course.train.History (``.loss``: the recorded losses, ``.diverged``: True
-    when the run blew up); lrs: sequence of rates; last: how many final losses to average.
-    Returns (best_lr, scores): scores (len(lrs),) float, the mean of each run's last ``last``
-    losses, NaN for a run that diverged; best_lr the rate with the lowest score.
+    return warmup_cosine(step, steps, warmup)
+
+
+def _warmup_from_zero(step, steps, warmup):
+    if step <= warmup:
+        return (step - 1) / warmup
+    return 0.5 * (1 + np.cos(np.pi * (step - warmup) / (steps - warmup)))
+
+
+def _cosine_over_whole_run(step, steps, warmup):
+    if step <= warmup:
+        return step / warmup
+    return 0.5 * (1 + np.cos(np.pi * step / steps))
+
+
+def _no_warmup(step, steps, warmup):
+    return 0.5 * (1 + np.cos(np.pi * (step - warmup) / (steps - warmup))) if step > warmup else 1.0
+
+
+def _linear_decay(step, steps, warmup):
+    if step <= warmup:
+        return step / warmup
+    return 1 - (step - warmup) / (steps - warmup)
+
+
+def _cosine_unshifted(step, steps, warmup):
+    if step <= warmup:
+        return step / warmup
+    return float(np.cos(np.pi * (step - warmup) / (steps - warmup)))
+
+
+WARMUP_CASES = [(1, 10, 4), (3, 10, 4), (4, 10, 4), (6, 10, 4), (8, 10, 4), (10, 10, 4)]
+
+
+def _warmup_hidden():
+    return [(1, 200, 20), (15, 200, 20), (21, 200, 20), (110, 200, 20), (199, 200, 20),
+            (5, 50, 10), (37, 50, 10)]
+
+
+# ---------------------------------------------------------------- 05.7 the experiment
+
+
+def _experiment(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    """Tune on validation, then every seed at the chosen setting, scored once on the test set.
+
+    train(setting, x, y, seed) -> (net, history); data: (x_fit, y_fit, x_val, y_val, x_test,
+    y_test). Returns a course.experiment.Result.
     """
-    scores = []
-    for lr in lrs:
-        run = train(lr)
-        scores.append(np.nan if run.diverged else float(np.mean(run.loss[-last:])))
-    scores = np.array(scores, dtype=np.float64)
-    return float(lrs[int(np.nanargmin(scores))]), scores
+    from course.experiment import experiment
+
+    return experiment(train, grid, data, seeds, last)
 
 
-def _sweep_argmin(train, lrs, last=20):
-    scores = []
-    for lr in lrs:
-        run = train(lr)
-        scores.append(np.nan if run.diverged else float(np.mean(run.loss[-last:])))
-    scores = np.array(scores, dtype=np.float64)
-    return float(lrs[int(np.argmin(scores))]), scores
+def _result(grid, val, train_loss, best, seeds, test):
+    from course.experiment import Result
+
+    return Result(list(grid), np.array(val, dtype=np.float64),
+                  np.array(train_loss, dtype=np.float64), best, list(seeds),
+                  np.array(test, dtype=np.float64))
 
 
-def _sweep_last_loss(train, lrs, last=20):
-    scores = []
-    for lr in lrs:
-        run = train(lr)
-        scores.append(np.nan if run.diverged else float(run.loss[-1]))
-    scores = np.array(scores, dtype=np.float64)
-    return float(lrs[int(np.nanargmin(scores))]), scores
+def _grid_runs(train, grid, x, y, seed, xs, ys, last, score_diverged=False, first=False):
+    val, losses = [], []
+    from course.train import accuracy
+
+    for setting in grid:
+        net, history = train(setting, x, y, seed)
+        bad = history.diverged and not score_diverged
+        val.append(np.nan if bad else accuracy(net, xs, ys))
+        kept = history.loss[:last] if first else history.loss[-last:]
+        losses.append(np.nan if bad else float(np.mean(kept)))
+    return val, losses
 
 
-def _sweep_counts_diverged(train, lrs, last=20):
-    scores = np.array([float(np.mean(train(lr).loss[-last:])) for lr in lrs], dtype=np.float64)
-    return float(lrs[int(np.nanargmin(scores))]), scores
+def _seed_runs(train, best, x, y, seeds, xs, ys):
+    from course.train import accuracy
+
+    test = []
+    for seed in seeds:
+        net, history = train(best, x, y, seed)
+        test.append(np.nan if history.diverged else accuracy(net, xs, ys))
+    return test
 
 
-def _sweep_first_losses(train, lrs, last=20):
-    scores = []
-    for lr in lrs:
-        run = train(lr)
-        scores.append(np.nan if run.diverged else float(np.mean(run.loss[:last])))
-    scores = np.array(scores, dtype=np.float64)
-    return float(lrs[int(np.nanargmin(scores))]), scores
+def _experiment_by_train_loss(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last)
+    best = grid[int(np.nanargmin(losses))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
 
 
-def _sweep_index(train, lrs, last=20):
-    _, scores = _lr_sweep(train, lrs, last)
-    return float(np.nanargmin(scores)), scores
+def _experiment_argmax_nan(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last)
+    best = grid[int(np.argmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
 
 
-class _Runs:
-    """A stand-in for training: rate -> a History written out in advance (deterministic)."""
+def _experiment_scores_diverged(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last, score_diverged=True)
+    best = grid[int(np.nanargmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
 
-    def __init__(self, runs: dict):
-        self.runs = runs
 
-    def __call__(self, lr):
-        from course.train import History
+def _experiment_tunes_on_test(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xt, yt, last)
+    best = grid[int(np.nanargmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
 
-        loss, diverged_at = self.runs[float(lr)]
-        return History(loss=list(loss), diverged_at=diverged_at)
+
+def _experiment_one_seed(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last)
+    best = grid[int(np.nanargmax(val))]
+    test = _seed_runs(train, best, x, y, [seeds[0]] * len(seeds), xt, yt)
+    return _result(grid, val, losses, best, seeds, test)
+
+
+def _experiment_reports_validation(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last)
+    best = grid[int(np.nanargmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xv, yv))
+
+
+def _experiment_first_losses(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last, first=True)
+    best = grid[int(np.nanargmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
+
+
+class _Cut:
+    """A stand-in network: class 1 where x[:, 0] > threshold (its class scores, (n, 2))."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def forward(self, x):
+        z = x[:, :1] - self.threshold
+        return np.hstack([-z, z])
 
     def __repr__(self) -> str:
-        return f"<training at rates {sorted(self.runs)}>"
+        return f"<network cutting at {self.threshold:g}>"
 
 
-def _curve(start, end, steps, wiggle, seed):
-    """A loss curve decaying from start to end with a deterministic wiggle."""
+class _FakeTraining:
+    """train(setting, x, y, seed) written out in advance: a cut and a loss curve per setting.
+
+    runs: setting -> (threshold, final loss, diverged at step or None); the seed shifts the
+    threshold by 0.01 * seed, so each seed scores differently.
+    """
+
+    def __init__(self, runs: dict, steps: int = 30):
+        self.runs, self.steps = runs, steps
+
+    def __call__(self, setting, x, y, seed):
+        from course.train import History
+
+        threshold, end, diverged_at = self.runs[setting]
+        curve = list(end + (1.0 - end) * np.exp(-np.linspace(0, 5, self.steps)))
+        if diverged_at is not None:
+            curve = curve[:diverged_at - 1]
+        return _Cut(threshold + 0.013 * seed), History(loss=curve, diverged_at=diverged_at)
+
+    def __repr__(self) -> str:
+        return f"<training at settings {sorted(self.runs)}>"
+
+
+def _line_data(cut_val, cut_test, n=40, seed=0):
+    """Points on a line, labelled by a cut at cut_val (validation) and cut_test (test)."""
     rng = np.random.default_rng(seed)
-    base = end + (start - end) * np.exp(-np.linspace(0, 6, steps))
-    return list(base * (1 + wiggle * rng.uniform(-1, 1, steps)))
+    parts = []
+    for cut in (0.0, cut_val, cut_test):
+        x = np.column_stack([rng.uniform(-1, 1, n), np.zeros(n)])
+        parts += [x, (x[:, 0] > cut).astype(np.int64)]
+    return tuple(parts)
 
 
-def _sweep_runs(ends, diverged, seed, steps=40):
-    lrs = np.logspace(-3, 0, len(ends))
-    runs = {}
-    for k, (lr, end) in enumerate(zip(lrs, ends)):
-        if k in diverged:
-            losses = _curve(1.1, 0.001, diverged[k], 0.0, seed + k)
-            runs[float(lr)] = (losses, diverged[k] + 1)
-        else:
-            runs[float(lr)] = (_curve(1.1, end, steps, 0.3, seed + k), None)
-    return _Runs(runs), lrs
+def _experiment_cases(seed=0):
+    grid = [0.001, 0.01, 0.1, 1.0, 10.0]
+    runs = {0.001: (-0.8, 0.9, None), 0.01: (-0.30, 0.4, None), 0.1: (0.3, 0.1, None),
+            1.0: (0.7, 0.01, None), 10.0: (-0.3, 0.001, 12)}
+    if seed:
+        grid = [0.003, 0.03, 0.3, 3.0]
+        runs = {0.003: (0.5, 0.5, None), 0.03: (0.35, 0.05, None), 0.3: (0.0, 0.02, None),
+                3.0: (0.35, 0.0001, 8 + seed)}
+    data = _line_data(-0.3 if not seed else 0.35, 0.3 if not seed else -0.2, seed=seed)
+    return [(_FakeTraining(runs), grid, data, (0, 1, 2, 3, 4), 10),
+            (_FakeTraining(runs), grid, data, (3, 7, 11), 5)]
 
 
-def _sweep_cases():
-    small, lrs_small = _sweep_runs([0.9, 0.4, 0.2, 0.25], {3: 30}, seed=0)
-    wide, lrs_wide = _sweep_runs([1.0, 0.7, 0.3, 0.12, 0.1, 0.3, 0.5], {5: 25, 6: 4}, seed=10)
-    return [(small, lrs_small, 10), (wide, lrs_wide, 5)]
-
-
-def _sweep_hidden():
-    one, lrs_one = _sweep_runs([0.8, 0.05, 0.06], {2: 30}, seed=20)
-    many, lrs_many = _sweep_runs([1.0, 0.9, 0.5, 0.2, 0.1, 0.11, 0.2, 0.6], {7: 22}, seed=30)
-    return [(one, lrs_one, 8), (many, lrs_many, 20)]
-
-
-def _same_sweep(got, expected) -> bool:
-    """(best_lr, scores) with the same rate and the same scores, NaN where the reference has NaN."""
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
-        return False
+def _same_result(got, expected) -> bool:
+    """A Result (or anything with its fields) equal to the reference's, NaN where it has NaN."""
     try:
-        best, scores = float(got[0]), np.asarray(got[1], dtype=np.float64)
-    except (TypeError, ValueError):
+        same = got.best == expected.best and list(got.seeds) == list(expected.seeds)
+        for field in ("val", "train_loss", "test"):
+            a = np.asarray(getattr(got, field), dtype=np.float64)
+            b = getattr(expected, field)
+            same = same and a.shape == b.shape and bool(
+                np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True))
+    except (AttributeError, TypeError, ValueError):
         return False
-    return (np.isclose(best, expected[0], rtol=1e-9) and scores.shape == expected[1].shape
-            and bool(np.allclose(scores, expected[1], rtol=1e-7, equal_nan=True)))
+    return bool(same)
 
 
 EXERCISES = [
@@ -482,21 +583,39 @@ EXERCISES = [
     ),
     Exercise(
         id="05.6",
-        title="a learning-rate sweep that returns the best rate",
-        points=3,
-        reference=_lr_sweep,
-        cases=_sweep_cases,
-        hidden_cases=_sweep_hidden,
-        compare=_same_sweep,
+        title="a learning-rate schedule: warm-up, then cosine decay",
+        points=2,
+        reference=_warmup_cosine,
+        cases=lambda: list(WARMUP_CASES),
+        hidden_cases=_warmup_hidden,
         mistakes={
-            "np.argmin over scores holding NaN returns the NaN's index: the diverged run wins "
-            "(use np.nanargmin)": _sweep_argmin,
-            "a run that diverged was scored by the losses it recorded before it blew up; give "
-            "it NaN": _sweep_counts_diverged,
-            "scored each run by its last loss only; average the last `last` losses (one "
-            "mini-batch is noisy)": _sweep_last_loss,
-            "averaged the FIRST `last` losses instead of the last ones": _sweep_first_losses,
-            "returned the index of the best rate, not the rate itself": _sweep_index,
+            "the warm-up starts from 0: step 1 must already move": _warmup_from_zero,
+            "the cosine runs over the whole run, not over the steps after the warm-up":
+                _cosine_over_whole_run,
+            "no warm-up: the first steps take the full rate": _no_warmup,
+            "the decay after the warm-up is a straight line, not a cosine": _linear_decay,
+            "the cosine goes from 1 down to -1: it is not shifted and halved": _cosine_unshifted,
+        },
+    ),
+    Exercise(
+        id="05.7",
+        title="the experiment: tune on validation, then every seed, then the test set once",
+        points=4,
+        reference=_experiment,
+        cases=lambda: _experiment_cases(0),
+        hidden_cases=lambda: _experiment_cases(1),
+        compare=_same_result,
+        mistakes={
+            "chose the setting by its training loss, not by its validation score":
+                _experiment_by_train_loss,
+            "np.argmax over scores holding NaN picks the diverged run": _experiment_argmax_nan,
+            "a run that diverged kept a score; give it NaN": _experiment_scores_diverged,
+            "chose the setting on the test set": _experiment_tunes_on_test,
+            "every final run used the same seed": _experiment_one_seed,
+            "the final runs were scored on the validation split, not the test set":
+                _experiment_reports_validation,
+            "averaged the first `last` training losses, not the last ones":
+                _experiment_first_losses,
         },
     ),
 ]
