@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from course.checks import core
-from course.checks.core import RECORD_MIME, Exercise, evaluate
+from course.checks.core import RECORD_MIME, Exercise, Mistake, evaluate
 
 
 def _grad_w(x, delta):
@@ -23,21 +23,27 @@ def _cases():
 
 GRAD_W = Exercise(
     id="99.1", title="weight gradient", points=3, reference=_grad_w, cases=_cases,
-    mistakes={
-        "sum instead of mean over the batch": lambda x, d: x.T @ d * len(x),
-        "wrong sign": lambda x, d: -(x.T @ d),
-        "multiplied by 2": lambda x, d: 2 * (x.T @ d),
-    },
+    mistakes=[
+        Mistake("sum-not-mean", "your gradient grows with the batch size",
+                lambda x, d: x.T @ d * len(x),
+                hint="the loss is a mean over the batch"),
+        Mistake("sign", "wrong sign", lambda x, d: -(x.T @ d)),
+        Mistake("doubled", "twice too large", lambda x, d: 2 * (x.T @ d)),
+    ],
 )
 TWO_OUTPUTS = Exercise(
     id="99.2", title="two gradients", points=1,
     reference=lambda x, d: (x.T @ d, d.sum(axis=0)), cases=_cases,
-    mistakes={"forgot the bias gradient": lambda x, d: (x.T @ d, np.zeros(d.shape[1])),
-              "bias gradient summed over features": lambda x, d: (x.T @ d, d.sum(axis=1)),
-              "wrong sign": lambda x, d: (-(x.T @ d), -d.sum(axis=0))},
+    mistakes=[Mistake("no-bias", "forgot the bias gradient",
+                      lambda x, d: (x.T @ d, np.zeros(d.shape[1]))),
+              Mistake("wrong-axis", "bias gradient summed over features",
+                      lambda x, d: (x.T @ d, d.sum(axis=1))),
+              Mistake("sign", "wrong sign", lambda x, d: (-(x.T @ d), -d.sum(axis=0)))],
 )
 VALUE = Exercise(id="99.3", title="a number", points=2, reference=0.25,
-                 mistakes={"forgot the square": 0.5, "wrong sign": -0.25, "inverted": 4.0})
+                 mistakes=[Mistake("no-square", "forgot the square", 0.5),
+                           Mistake("sign", "wrong sign", -0.25),
+                           Mistake("inverted", "inverted", 4.0)])
 
 
 def test_passing_answer_earns_the_points_and_is_recorded():
@@ -57,7 +63,7 @@ def test_a_mistake_is_diagnosed_with_the_smallest_failing_input():
 def test_a_mistake_hidden_by_the_first_case_is_caught_and_named_on_a_later_one():
     # with one example (n = 1) a sum equals a mean; the batch of 4 tells them apart
     result = evaluate(GRAD_W, lambda x, d: x.T @ d * len(x))
-    assert result.diagnosis == "sum instead of mean over the batch"
+    assert result.mistake_key == "sum-not-mean"
     assert "case 2 of 2" in str(result)
 
 
@@ -120,8 +126,9 @@ def test_check_returns_the_answer_when_it_passes_and_the_reference_otherwise(mon
 
 def test_an_exercise_with_a_fallback_never_hands_over_its_reference(monkeypatch, capsys):
     secret = Exercise(id="99.7", title="a diagnosis", points=1, reference="lr_too_high",
-                      mistakes={"too low is the opposite": "lr_too_low",
-                                "not a cause": "bad luck", "the loss is not a cause": "loss"},
+                      mistakes=[Mistake("opposite", "too low is the opposite", "lr_too_low"),
+                                Mistake("luck", "not a cause", "bad luck"),
+                                Mistake("loss", "the loss is not a cause", "loss")],
                       fallback=(None, "Shown unchanged until your answer passes."))
     monkeypatch.setattr(core, "get_exercise", lambda _id: secret)
     assert core.check("99.7", "lr_too_low") is None
@@ -173,10 +180,13 @@ def test_a_matmul_shape_error_names_both_shapes_and_the_missing_transpose():
     assert "x.T has shape (2, 1), which fits: a transpose is probably missing" in text
 
 
-def test_an_unsummed_bias_gradient_is_named():
-    text = str(evaluate(TWO_OUTPUTS, lambda x, d: (x.T @ d, d)))
-    assert "a bias gradient sums delta over the batch" in text
-    assert "(delta.sum(axis=0)); yours was not summed" in text
+def test_an_unsummed_bias_gradient_is_named_and_keepdims_is_told_apart():
+    batch = Exercise(id="99.2", title="two gradients", points=1, reference=TWO_OUTPUTS.reference,
+                     cases=[_cases()[1]])
+    text = str(evaluate(batch, lambda x, d: (x.T @ d, d)))
+    assert "one more axis (of size 4, the batch)" in text and "not reduced over the batch" in text
+    kept = str(evaluate(batch, lambda x, d: (x.T @ d, d.sum(0, keepdims=True))))
+    assert "shape (1, 3) instead of (3,)" in kept and "not reduced" not in kept
 
 
 def test_numeric_answers_accept_numpy_scalars():
@@ -225,3 +235,99 @@ def test_a_failing_hidden_check_raises_with_the_diagnosis_and_the_visible_one_ne
     assert core.check("00.1", lambda x: x) is not None
     with pytest.raises(AssertionError, match="not done yet"):
         core.check("00.2", hidden=True)
+
+
+def test_the_record_carries_the_mistakes_stable_key_and_its_first_tier_text():
+    record = evaluate(GRAD_W, lambda x, d: -(x.T @ d)).record
+    assert record["mistake"] == "sign" and record["diagnosis"] == "wrong sign"
+    assert "mistake" not in evaluate(GRAD_W, lambda x, d: x.T @ d + 1).record
+
+
+def test_a_function_that_changes_its_input_in_place_is_told_so_first():
+    def in_place(x, d):
+        x *= 1.0
+        x[0, 0] = 5.0  # writes into the caller's array
+        return x.T @ d
+
+    result = evaluate(GRAD_W, in_place)
+    assert result.status == core.WRONG and result.mistake_key == core.INPUTS_CHANGED
+    assert "changed its input `x` in place" in str(result)
+    updates = Exercise(id="99.9", title="in place", points=1, reference=lambda v: v.__iadd__(1),
+                       cases=[(np.zeros(2),)], mutates=True)
+    assert evaluate(updates, lambda v: v.__iadd__(1)).passed
+
+
+def test_the_guard_sees_lists_dicts_and_object_attributes():
+    class Box:
+        def __init__(self):
+            self.w = np.zeros(2)
+
+    def run(fn, box, items, params):
+        return fn(box, items, params)
+
+    ex = Exercise(id="99.9", title="guard", points=1, reference=lambda b, i, p: 1.0,
+                  cases=lambda: [(Box(), [1, 2], {"a": np.ones(1)})], run=run)
+    assert evaluate(ex, lambda b, i, p: 1.0).passed
+    for change, name in [(lambda b, i, p: b.w.fill(3), "box"), (lambda b, i, p: i.pop(), "items"),
+                         (lambda b, i, p: p.update(c=1), "params")]:
+        result = evaluate(ex, lambda b, i, p, change=change: (change(b, i, p), 1.0)[1])
+        assert result.mistake_key == core.INPUTS_CHANGED and f"`{name}`" in str(result)
+
+
+def test_a_pair_is_accepted_as_tuple_list_or_array_and_numpy_scalars_as_numbers():
+    pair = Exercise(id="99.9", title="pair", points=1, reference=lambda a: (a * 2.0, a + 1.0),
+                    cases=[(1.5,), (-0.5,)])
+    for answer in (lambda a: [a * 2, a + 1], lambda a: np.array([a * 2, a + 1]),
+                   lambda a: (np.float64(a * 2), np.float32(a + 1))):
+        assert evaluate(pair, answer).passed, str(evaluate(pair, answer))
+
+
+def test_expected_and_got_print_enough_digits_to_differ():
+    near = Exercise(id="99.9", title="near", points=1, reference=lambda x: x * 1.98812,
+                    cases=[(np.array([1.0]),)], rtol=1e-6)
+    text = str(evaluate(near, lambda x: x * 1.98815))
+    got = [line for line in text.splitlines() if "got:" in line][0]
+    expected = [line for line in text.splitlines() if "expected:" in line][0]
+    assert got.split(":", 1)[1].strip() != expected.split(":", 1)[1].strip()
+
+
+def test_cases_of_a_seed_split_visible_from_hidden():
+    seen = []
+    ex = Exercise(id="99.9", title="seeds", points=1, reference=lambda x: x,
+                  cases=lambda seed: (seen.append(seed), [(float(seed),)])[1])
+    assert ex.case_list() == [(0.0,)] and ex.case_list(hidden=True) == [(1.0,), (2.0,)]
+
+
+def test_run_drives_a_class_answer():
+    class Doubler:
+        def __call__(self, x):
+            return 2 * x
+
+    class Tripler(Doubler):
+        def __call__(self, x):
+            return 3 * x
+
+    ex = Exercise(id="99.9", title="class", points=1, reference=Doubler,
+                  cases=[(np.arange(3.0),)], run=lambda cls, x: cls()(x),
+                  mistakes=[Mistake("triple", "one factor too many", Tripler)])
+    assert evaluate(ex, Doubler).passed
+    assert evaluate(ex, Tripler).mistake_key == "triple"
+
+
+def test_hint_shows_the_slip_then_the_section(monkeypatch, capsys):
+    ex = Exercise(id="99.1", title="weight gradient", points=3, reference=_grad_w, cases=_cases,
+                  mistakes=GRAD_W.mistakes, section="section 2, 'Sum or mean'")
+    monkeypatch.setattr(core, "get_exercise", lambda _id: ex)
+    core.check("99.1", lambda x, d: x.T @ d * len(x))
+    first = capsys.readouterr().out
+    assert "your gradient grows with the batch size" in first and 'hint("99.1")' in first
+    assert "the loss is a mean" not in first
+    core.hint("99.1")
+    assert "the loss is a mean over the batch" in capsys.readouterr().out
+    core.hint("99.1")
+    assert "section 2, 'Sum or mean'" in capsys.readouterr().out
+
+
+def test_answer_fragments_are_the_references_binary_operations():
+    assert core.answer_fragments(GRAD_W) == {"x.T@delta"}
+    assert core.answer_fragments(VALUE) == set()

@@ -1,15 +1,19 @@
-"""Every registered exercise of every lesson: the reference passes, a stub is 'not done', each
-planted mistake is diagnosed as itself, and None/shape/dtype/raised answers are reported."""
+"""Every registered exercise of every lesson: the reference passes, a stub is 'not done', the
+visible cases alone reject each planted mistake and diagnose it as itself (by its key), the
+first-tier text never reveals the reference's formula, every check guards its inputs, and
+None/shape/dtype/raised answers are reported."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
-from course.checks import core
+from course.checks import core, variants
 from course.checks.core import evaluate
 from course.tools.execute import failed_checks
 from course.tools.release import CHECK_CALL
@@ -23,7 +27,11 @@ def _stub(*args):
 
 
 def _mistake_cases():
-    return [(ex, name) for ex in EXERCISES for name in ex.mistakes]
+    return [(ex, m) for ex in EXERCISES for m in ex.mistakes]
+
+
+MISTAKES = _mistake_cases()
+MISTAKE_IDS = [f"{ex.id}-{m.key}" for ex, m in MISTAKES]
 
 
 def test_exercise_ids_are_unique_and_match_their_lesson_module():
@@ -49,16 +57,52 @@ def test_unfinished_answer_reports_not_done(ex):
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=IDS)
-def test_has_at_least_three_planted_mistakes(ex):
-    assert len(ex.mistakes) >= 3
+def test_plants_four_mistakes_per_function_and_three_per_value_each_with_a_hint(ex):
+    assert len(ex.mistakes) >= (4 if ex.kind == "function" else 3)
+    assert all(m.hint for m in ex.mistakes), "every mistake needs its tier-2 hint"
+    assert ex.section, "tier 3 needs the lesson's section"
 
 
-@pytest.mark.parametrize(("ex", "name"), _mistake_cases(),
-                         ids=[f"{ex.id}-{name}" for ex, name in _mistake_cases()])
-def test_each_planted_mistake_is_diagnosed_as_itself(ex, name):
-    result = evaluate(ex, ex.mistakes[name])
+@pytest.mark.parametrize(("ex", "mistake"), MISTAKES, ids=MISTAKE_IDS)
+def test_the_visible_cases_reject_each_planted_mistake_as_itself(ex, mistake):
+    result = evaluate(ex, mistake.fn)
     assert result.status == core.WRONG, str(result)
-    assert result.diagnosis == name, str(result)
+    assert result.mistake_key == mistake.key, str(result)
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize(("ex", "mistake"), MISTAKES, ids=MISTAKE_IDS)
+def test_the_first_tier_never_shows_the_references_formula(ex, mistake):
+    text = _squeeze(str(evaluate(ex, mistake.fn)))
+    leaked = [f for f in core.answer_fragments(ex) if f in text]
+    assert not leaked, f"first-tier text shows {leaked}: {evaluate(ex, mistake.fn)}"
+
+
+def _first_mutable(args: tuple) -> int | None:
+    return next((i for i, a in enumerate(args) if variants.is_mutable(a)), None)
+
+
+GUARDED = [ex for ex in EXERCISES if ex.kind == "function" and not ex.mutates
+           and _first_mutable(ex.case_list()[0]) is not None]
+
+
+@pytest.mark.parametrize("ex", GUARDED, ids=[ex.id for ex in GUARDED])
+def test_an_answer_that_changes_its_inputs_is_told_so(ex):
+    i = _first_mutable(ex.case_list()[0])
+    if ex.run is None:
+        changed = evaluate(ex, variants.mutating(ex.reference, i))
+    else:
+        def run(answer, *args):
+            out = ex.run(answer, *args)
+            variants.perturb(args[i])
+            return out
+
+        changed = evaluate(dataclasses.replace(ex, run=run), ex.reference)
+    assert changed.mistake_key == core.INPUTS_CHANGED, str(changed)
+    assert "in place" in str(changed)
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=IDS)
