@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from course.checks.core import Exercise
+from course.checks import variants
+from course.checks.core import Exercise, Mistake
+from course.experiment import experiment
+from course.optim import warmup_cosine
 
 BETAS = (0.9, 0.999)
 
@@ -137,16 +140,6 @@ def _momentum_hidden():
             (rng.normal(size=7), rng.normal(size=7), rng.normal(size=7), 0.01, 0.99)]
 
 
-MOMENTUM_MISTAKES = {
-    "forgot the velocity: this is plain SGD": lambda w, g, vel, lr=0.1, mu=0.9: (w - lr * g,
-                                                                                -lr * g),
-    "wrong sign: the step goes uphill (+lr * g)":
-        lambda w, g, vel, lr=0.1, mu=0.9: (w + mu * vel + lr * g, mu * vel + lr * g),
-    "updated w with the old velocity instead of the new one":
-        lambda w, g, vel, lr=0.1, mu=0.9: (w + vel, mu * vel - lr * g),
-    "forgot to decay the old velocity by mu":
-        lambda w, g, vel, lr=0.1, mu=0.9: (w + vel - lr * g, vel - lr * g),
-}
 
 
 # ---------------------------------------------------------------- 05.3 RMSProp
@@ -174,20 +167,6 @@ def _rmsprop_hidden():
              1e-4)]
 
 
-RMSPROP_MISTAKES = {
-    "no decay: s keeps adding g**2 (that is Adagrad, whose steps shrink for ever)":
-        lambda w, g, s, lr=0.01, rho=0.9, eps=1e-8: (
-            w - lr * g / (np.sqrt(s + g**2) + eps), s + g**2),
-    "rho and 1 - rho swapped: the new g**2 gets weight rho":
-        lambda w, g, s, lr=0.01, rho=0.9, eps=1e-8: (
-            w - lr * g / (np.sqrt((1 - rho) * s + rho * g**2) + eps), (1 - rho) * s + rho * g**2),
-    "forgot the square root: divided by s, not sqrt(s)":
-        lambda w, g, s, lr=0.01, rho=0.9, eps=1e-8: (
-            w - lr * g / (rho * s + (1 - rho) * g**2 + eps), rho * s + (1 - rho) * g**2),
-    "divided by the OLD average s instead of the updated one":
-        lambda w, g, s, lr=0.01, rho=0.9, eps=1e-8: (
-            w - lr * g / (np.sqrt(s) + eps), rho * s + (1 - rho) * g**2),
-}
 
 
 # ---------------------------------------------------------------- 05.4 Adam
@@ -301,14 +280,6 @@ def _adamw_hidden():
 # ---------------------------------------------------------------- 05.6 warm-up and cosine decay
 
 
-def _warmup_cosine(step, steps, warmup):
-    """The rate factor at ``step`` (1-based) of ``steps``: step / warmup during the warm-up,
-    then 0.5 (1 + cos(pi (step - warmup) / (steps - warmup)))."""
-    from course.optim import warmup_cosine
-
-    return warmup_cosine(step, steps, warmup)
-
-
 def _warmup_from_zero(step, steps, warmup):
     if step <= warmup:
         return (step - 1) / warmup
@@ -346,17 +317,6 @@ def _warmup_hidden():
 
 
 # ---------------------------------------------------------------- 05.7 the experiment
-
-
-def _experiment(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
-    """Tune on validation, then every seed at the chosen setting, scored once on the test set.
-
-    train(setting, x, y, seed) -> (net, history); data: (x_fit, y_fit, x_val, y_val, x_test,
-    y_test). Returns a course.experiment.Result.
-    """
-    from course.experiment import experiment
-
-    return experiment(train, grid, data, seeds, last)
 
 
 def _result(grid, val, train_loss, best, seeds, test):
@@ -514,108 +474,244 @@ def _same_result(got, expected) -> bool:
     return bool(same)
 
 
+def _momentum_raw_gradient(w, g, velocity, lr=0.1, mu=0.9):
+    velocity = mu * velocity - lr * g
+    return w - lr * g, velocity
+
+
+def _momentum_sgd(w, g, velocity, lr=0.1, mu=0.9):
+    return w - lr * g, -lr * g
+
+
+def _momentum_uphill(w, g, velocity, lr=0.1, mu=0.9):
+    return w + mu * velocity + lr * g, mu * velocity + lr * g
+
+
+def _momentum_old_velocity(w, g, velocity, lr=0.1, mu=0.9):
+    return w + velocity, mu * velocity - lr * g
+
+
+def _momentum_no_decay(w, g, velocity, lr=0.1, mu=0.9):
+    return w + velocity - lr * g, velocity - lr * g
+
+
+def _rmsprop_adagrad(w, g, s, lr=0.01, rho=0.9, eps=1e-8):
+    return w - lr * g / (np.sqrt(s + g**2) + eps), s + g**2
+
+
+def _rmsprop_swapped(w, g, s, lr=0.01, rho=0.9, eps=1e-8):
+    s_new = (1 - rho) * s + rho * g**2
+    return w - lr * g / (np.sqrt(s_new) + eps), s_new
+
+
+def _rmsprop_no_sqrt(w, g, s, lr=0.01, rho=0.9, eps=1e-8):
+    s_new = rho * s + (1 - rho) * g**2
+    return w - lr * g / (s_new + eps), s_new
+
+
+def _rmsprop_old_average(w, g, s, lr=0.01, rho=0.9, eps=1e-8):
+    return w - lr * g / (np.sqrt(s) + eps), rho * s + (1 - rho) * g**2
+
+
+def _adam_moments_after_step(w, g, m, v, t, lr=0.01, eps=1e-8):
+    b1, b2 = BETAS
+    w_new = w - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return w_new, b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g**2
+
+
+def _loop_visible(seed=0):
+    if seed == 0:
+        return _loop_cases()
+    return _loop_cases(seeds=(2, 3), sizes=((2, 5, 3), (2, 4, 4, 4, 2)))
+
+
+def _cases_from(visible, hidden):
+    return lambda seed: visible() if seed == 0 else (hidden() if seed == 1 else [])
+
+
+S05 = "Lesson 05"
 EXERCISES = [
     Exercise(
         id="05.1",
         title="the training loop",
         points=3,
         reference=_train,
-        cases=_loop_cases,
-        hidden_cases=lambda: _loop_cases(seeds=(2, 3), sizes=((2, 5, 3), (2, 4, 4, 4, 2))),
+        cases=_loop_visible,
+        hidden_cases=lambda: _loop_visible(1),
         compare=_same_losses,
-        mistakes={
-            "p = p - lr * g makes a new array and rebinds the name: the network's parameters "
-            "never change (update in place: p -= lr * g)": _train_rebinds,
-            "wrong sign: p += lr * g climbs the loss": _train_uphill,
-            "gradients added up across steps (backward(accumulate=True) without zeroing them: "
-            "in PyTorch, a missing zero_grad())": _train_accumulates,
-            "only the weights W were updated; the biases b never move": _train_weights_only,
-            "recorded the loss after the step; record the loss of the forward pass you "
-            "backpropagated": _train_records_after_step,
-        },
+        mutates=True,
+        section=f"{S05}, 'The loop': the five parts of one step",
+        mistakes=[
+            Mistake("rebinds-not-in-place", "your loop never changes the network's parameters: "
+                    "the loss stays where it started", _train_rebinds,
+                    hint="a plain assignment to the loop variable makes a new array and leaves "
+                         "the network's own array as it was: update it in place"),
+            Mistake("sign", "your steps climb the loss instead of descending it", _train_uphill,
+                    hint="a gradient points uphill"),
+            Mistake("accumulates", "your gradients pile up from one step to the next",
+                    _train_accumulates,
+                    hint="backward here overwrites the gradients; asking it to accumulate "
+                         "without zeroing is PyTorch's missing zero_grad()"),
+            Mistake("weights-only", "your biases never move", _train_weights_only,
+                    hint="every parameter of net.parameters() takes a step, not only W"),
+            Mistake("loss-after-step", "your recorded losses are one step late",
+                    _train_records_after_step,
+                    hint="record the loss of the forward pass you backpropagated, before "
+                         "the step"),
+        ],
     ),
     Exercise(
         id="05.2",
         title="one step of SGD with momentum",
         points=2,
         reference=_momentum_step,
-        cases=_momentum_cases,
+        cases=_cases_from(_momentum_cases, _momentum_hidden),
         hidden_cases=_momentum_hidden,
-        mistakes=MOMENTUM_MISTAKES,
+        section=f"{S05}, 'Why plain gradient descent is slow: a narrow valley'",
+        mistakes=[
+            Mistake("raw-gradient", "your new w moved by the gradient alone: the velocity you "
+                    "computed did not move it", _momentum_raw_gradient,
+                    hint="w moves by the NEW velocity, not by the learning rate times g"),
+            Mistake("no-velocity", "your step is plain SGD: the old velocity plays no part",
+                    _momentum_sgd, hint="the new velocity starts from mu times the old one"),
+            Mistake("sign", "your step goes uphill", _momentum_uphill,
+                    hint="the velocity collects minus the learning rate times the gradient"),
+            Mistake("old-velocity", "w moved by the velocity of the previous step",
+                    _momentum_old_velocity,
+                    hint="first update the velocity, then move w by the updated one"),
+            Mistake("no-decay", "the old velocity is kept whole instead of decayed",
+                    _momentum_no_decay, hint="mu multiplies the old velocity"),
+            Mistake("inputs-changed", "your function changed its input w in place",
+                    variants.mutating(_momentum_step, 0),
+                    hint="an augmented assignment such as w += ... writes into the caller's "
+                         "array (the valley's path then draws as one point): make new arrays"),
+        ],
     ),
     Exercise(
         id="05.3",
         title="one step of RMSProp",
         points=2,
         reference=_rmsprop_step,
-        cases=_rmsprop_cases,
+        cases=_cases_from(_rmsprop_cases, _rmsprop_hidden),
         hidden_cases=_rmsprop_hidden,
-        mistakes=RMSPROP_MISTAKES,
+        section=f"{S05}, 'RMSProp: a step size per parameter'",
+        mistakes=[
+            Mistake("no-decay", "your running average of squared gradients only ever grows",
+                    _rmsprop_adagrad,
+                    hint="that is Adagrad, whose steps shrink for ever: the old average is "
+                         "decayed by rho"),
+            Mistake("rho-swapped", "the newest squared gradient got the weight that belongs to "
+                    "the old average", _rmsprop_swapped,
+                    hint="rho is the weight of the OLD average (0.9: mostly memory)"),
+            Mistake("no-sqrt", "your step is divided by a mean square, not a root mean square",
+                    _rmsprop_no_sqrt, hint="the step divides by the square root of s"),
+            Mistake("old-average", "your step used the average from before this step's "
+                    "gradient", _rmsprop_old_average,
+                    hint="update s first, then divide by the updated one"),
+            Mistake("inputs-changed", "your function changed its input s in place",
+                    variants.mutating(_rmsprop_step, 2),
+                    hint="s *= rho writes into the caller's array: make a new one"),
+        ],
     ),
     Exercise(
         id="05.4",
         title="one step of Adam",
         points=3,
         reference=_adam_step,
-        cases=_adam_cases,
+        cases=_cases_from(_adam_cases, _adam_hidden),
         hidden_cases=_adam_hidden,
-        mistakes={
-            "forgot the bias correction (m and v divided by 1 - beta^t)": _adam_no_bias_correction,
-            "eps inside the square root: use sqrt(v_hat) + eps": _adam_eps_inside_sqrt,
-            "squared the wrong thing: v averages g**2, not m**2": _adam_squared_m,
-            "forgot the square root of v_hat": _adam_no_sqrt,
-        },
+        section=f"{S05}, 'Adam: momentum and RMSProp together'",
+        mistakes=[
+            Mistake("no-bias-correction", "your first steps have the wrong size: m and v are "
+                    "still near their zero start", _adam_no_bias_correction,
+                    hint="both averages are divided by one minus beta to the power t"),
+            Mistake("eps-inside-sqrt", "eps sits in the wrong place", _adam_eps_inside_sqrt,
+                    hint="eps is added after the square root"),
+            Mistake("squared-m", "your v averages the wrong squared quantity", _adam_squared_m,
+                    hint="v is the running average of the squared GRADIENT"),
+            Mistake("no-sqrt", "your step divides by the corrected v itself", _adam_no_sqrt,
+                    hint="divide by the square root of the corrected v"),
+            Mistake("moments-after-step", "your step used the moments from before this "
+                    "step's gradient", _adam_moments_after_step,
+                    hint="update m and v with g first, then step with them"),
+        ],
     ),
     Exercise(
         id="05.5",
         title="AdamW: decoupled weight decay",
         points=2,
         reference=_adamw_step,
-        cases=_adamw_cases,
+        cases=_cases_from(_adamw_cases, _adamw_hidden),
         hidden_cases=_adamw_hidden,
-        mistakes={
-            "added the decay to the gradient (that is Adam with L2, not AdamW)":
-                _adamw_l2_in_gradient,
-            "the decay is not scaled by the learning rate": _adamw_decay_not_scaled_by_lr,
-            "wrong sign: the decay grows the weights": _adamw_wrong_sign,
-            "forgot the weight decay": _adamw_no_decay,
-        },
+        section=f"{S05}, 'AdamW: weight decay, decoupled'",
+        mistakes=[
+            Mistake("decay-in-moments", "your decay went through Adam's moments: that is Adam "
+                    "with L2, not AdamW", _adamw_l2_in_gradient,
+                    hint="AdamW keeps the decay out of the gradient: Adam's step on g alone, "
+                         "then the decay"),
+            Mistake("decay-not-scaled", "your decay is far too strong: it ignores the "
+                    "learning rate", _adamw_decay_not_scaled_by_lr,
+                    hint="the decay is scaled by the learning rate too"),
+            Mistake("sign", "your decay grows the weights", _adamw_wrong_sign,
+                    hint="decay pulls every weight towards zero"),
+            Mistake("no-decay", "your step has no weight decay at all", _adamw_no_decay,
+                    hint="after Adam's step, subtract the decay computed from the old w"),
+        ],
     ),
     Exercise(
         id="05.6",
         title="a learning-rate schedule: warm-up, then cosine decay",
         points=2,
-        reference=_warmup_cosine,
-        cases=lambda: list(WARMUP_CASES),
+        reference=warmup_cosine,
+        cases=lambda seed: list(WARMUP_CASES) if seed == 0 else (
+            _warmup_hidden() if seed == 1 else []),
         hidden_cases=_warmup_hidden,
-        mistakes={
-            "the warm-up starts from 0: step 1 must already move": _warmup_from_zero,
-            "the cosine runs over the whole run, not over the steps after the warm-up":
-                _cosine_over_whole_run,
-            "no warm-up: the first steps take the full rate": _no_warmup,
-            "the decay after the warm-up is a straight line, not a cosine": _linear_decay,
-            "the cosine goes from 1 down to -1: it is not shifted and halved": _cosine_unshifted,
-        },
+        section=f"{S05}, 'A learning-rate schedule with warm-up'",
+        mistakes=[
+            Mistake("warmup-from-zero", "your first step does not move: its factor is 0",
+                    _warmup_from_zero, hint="step 1 takes 1/warmup of the rate"),
+            Mistake("cosine-whole-run", "your decay starts in the middle of the cosine",
+                    _cosine_over_whole_run,
+                    hint="the cosine's argument is 0 at the end of the warm-up and pi at the "
+                         "last step"),
+            Mistake("no-warmup", "your first steps take the full rate", _no_warmup,
+                    hint="during the warm-up the factor climbs linearly"),
+            Mistake("linear-decay", "your decay after the warm-up is a straight line",
+                    _linear_decay, hint="half a cosine period, shifted and halved"),
+            Mistake("cosine-unshifted", "your factor goes below 0", _cosine_unshifted,
+                    hint="the cosine runs from 1 to -1: shift it up and halve it"),
+        ],
     ),
     Exercise(
         id="05.7",
         title="the experiment: tune on validation, then every seed, then the test set once",
         points=4,
-        reference=_experiment,
-        cases=lambda: _experiment_cases(0),
+        reference=experiment,
+        cases=lambda seed: _experiment_cases(0) if seed == 0 else (
+            _experiment_cases(1) if seed == 1 else []),
         hidden_cases=lambda: _experiment_cases(1),
         compare=_same_result,
-        mistakes={
-            "chose the setting by its training loss, not by its validation score":
-                _experiment_by_train_loss,
-            "np.argmax over scores holding NaN picks the diverged run": _experiment_argmax_nan,
-            "a run that diverged kept a score; give it NaN": _experiment_scores_diverged,
-            "chose the setting on the test set": _experiment_tunes_on_test,
-            "every final run used the same seed": _experiment_one_seed,
-            "the final runs were scored on the validation split, not the test set":
-                _experiment_reports_validation,
-            "averaged the first `last` training losses, not the last ones":
-                _experiment_first_losses,
-        },
+        section=f"{S05}, 'A fair experiment: tune on validation data, then several seeds'",
+        mistakes=[
+            Mistake("chose-by-train-loss", "you chose the setting by its training loss",
+                    _experiment_by_train_loss,
+                    hint="the choice is made on the validation accuracy"),
+            Mistake("argmax-nan", "your choice fell on a run that diverged",
+                    _experiment_argmax_nan,
+                    hint="np.argmax returns the index of a NaN when there is one"),
+            Mistake("diverged-scored", "a run that diverged kept a score",
+                    _experiment_scores_diverged,
+                    hint="history.diverged: give that run NaN, in val and in train_loss"),
+            Mistake("tuned-on-test", "you chose the setting on the test set",
+                    _experiment_tunes_on_test,
+                    hint="the grid runs are scored on x_val, y_val; the test set waits"),
+            Mistake("one-seed", "every final run used the same seed", _experiment_one_seed,
+                    hint="one run per seed of seeds, each with its own seed"),
+            Mistake("reports-validation", "your final runs were scored on the validation split",
+                    _experiment_reports_validation,
+                    hint="the final runs are scored once, on x_test, y_test"),
+            Mistake("first-losses", "your train_loss averages the wrong end of each run",
+                    _experiment_first_losses, hint="the LAST `last` losses"),
+        ],
     ),
 ]
