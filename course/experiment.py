@@ -136,9 +136,8 @@ def results_table(results: Mapping[str, Result], setting: str = "lr",
 def cliff(result: Result, ceiling: float) -> int | None:
     """Index into ``result.grid`` of the first setting from which every larger one failed:
     diverged (NaN) or a training loss at or above ``ceiling`` (e.g. ln C, guessing). None if
-    the last setting of the grid still trained."""
-    failed = ~np.isfinite(result.train_loss) | (np.nan_to_num(result.train_loss, nan=np.inf)
-                                                 >= ceiling)
+    the last setting of the grid still trained. (Exercise 05.8 has this signature.)"""
+    failed = [not np.isfinite(loss) or loss >= ceiling for loss in result.train_loss]
     if not failed[-1]:
         return None
     k = len(failed) - 1

@@ -8,7 +8,7 @@ import numpy as np
 
 from course.checks import variants
 from course.checks.core import Exercise, Mistake
-from course.experiment import experiment
+from course.experiment import cliff, experiment
 from course.optim import warmup_cosine
 
 BETAS = (0.9, 0.999)
@@ -529,6 +529,53 @@ def _cases_from(visible, hidden):
     return lambda seed: visible() if seed == 0 else (hidden() if seed == 1 else [])
 
 
+def _cliff_first_failure(result, ceiling):
+    failed = [not np.isfinite(loss) or loss >= ceiling for loss in result.train_loss]
+    return failed.index(True) if True in failed else None
+
+
+def _cliff_nan_passes(result, ceiling):
+    failed = [bool(loss >= ceiling) for loss in result.train_loss]
+    if not failed[-1]:
+        return None
+    k = len(failed) - 1
+    while k > 0 and failed[k - 1]:
+        k -= 1
+    return k
+
+
+def _cliff_last_good(result, ceiling):
+    k = cliff(result, ceiling)
+    return None if k is None else k - 1
+
+
+def _cliff_rate(result, ceiling):
+    k = cliff(result, ceiling)
+    return None if k is None else result.grid[k]
+
+
+def _cliff_always(result, ceiling):
+    failed = [not np.isfinite(loss) or loss >= ceiling for loss in result.train_loss]
+    k = len(failed)
+    while k > 0 and failed[k - 1]:
+        k -= 1
+    return k
+
+
+def _cliff_cases(seed=0):
+    """Results whose training losses crawl at small rates, dip, and fail (high or NaN)."""
+    grids = {0: [([0.9, 0.3, 0.05, 0.01, 0.8, np.nan], 0.5),
+                 ([0.6, 0.2, 0.02, 0.7, 0.1, 1.2, 2.0], 0.5),
+                 ([0.9, 0.1, 0.01, 0.02], 0.5)],
+             1: [([1.1, 1.0, 0.4, 0.001, np.nan, np.nan, np.nan], 1.0986),
+                 ([0.3, 0.2, 0.1, 0.05], 0.5), ([np.nan, 0.2, np.nan], 0.5)]}
+    out = []
+    for losses, ceiling in grids[min(seed, 1)]:
+        grid = list(np.logspace(-3, 0, len(losses)))
+        out.append((_result(grid, np.ones(len(losses)), losses, grid[0], [0], [1.0]), ceiling))
+    return out
+
+
 S05 = "Lesson 05"
 EXERCISES = [
     Exercise(
@@ -712,6 +759,29 @@ EXERCISES = [
                     hint="the final runs are scored once, on x_test, y_test"),
             Mistake("first-losses", "your train_loss averages the wrong end of each run",
                     _experiment_first_losses, hint="the LAST `last` losses"),
+        ],
+    ),
+    Exercise(
+        id="05.8",
+        title="where the cliff starts",
+        points=2,
+        reference=cliff,
+        cases=lambda seed: _cliff_cases(seed) if seed < 2 else [],
+        hidden_cases=lambda: _cliff_cases(1),
+        section=f"{S05}, 'The cliff'",
+        mistakes=[
+            Mistake("first-failure", "you returned the first failing rate, not the start of "
+                    "the run of failures that reaches the end of the grid", _cliff_first_failure,
+                    hint="a rate that is too SMALL fails too (it crawls); the cliff is where "
+                         "the failures start and never stop"),
+            Mistake("nan-passes", "a run that diverged counted as one that trained",
+                    _cliff_nan_passes, hint="a NaN compares False with everything"),
+            Mistake("last-good", "you returned the last setting that trained",
+                    _cliff_last_good, hint="the index of the first FAILED setting"),
+            Mistake("rate-not-index", "you returned a rate, not its index in the grid",
+                    _cliff_rate, hint="return the position in result.grid"),
+            Mistake("no-none", "you returned an index when the last rate of the grid trained",
+                    _cliff_always, hint="no cliff in the grid: return None"),
         ],
     ),
 ]
