@@ -204,7 +204,7 @@ def seed_spread(results: Mapping, ax=None, baseline: float | None = None,
                 ms=3, color=f"C{k}")
     if baseline is not None:
         ax.axhline(baseline, color="grey", ls="--", lw=1, label="baseline")
-        ax.legend(fontsize="small", loc="lower right")
+        ax.legend(fontsize="small", loc="lower left")
     ax.set_xticks(range(len(names)), [legend_label(n) for n in names], rotation=20,
                   ha="right", fontsize="small")
     ax.set(ylabel="test accuracy", title=title)
