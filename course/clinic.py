@@ -10,6 +10,10 @@ The checklist, as functions:
 - :func:`parameters_that_do_not_move`: compare snapshots taken before and after training;
 - :func:`gradients_accumulate`: run backward twice on the same batch: do the gradients double?
 - per-layer gradient norms and activation statistics: ``course.diagnostics``.
+
+The same cases as recipes (``HEALTHY`` and the changes ``BROKEN`` makes to it, trained by
+:func:`train_recipe`) let a lesson vary one setting at a time. These are the worked cases a lesson
+shows with their causes; the mystery runs (``course.mystery``) are other runs.
 """
 
 from __future__ import annotations
@@ -291,3 +295,65 @@ CASES = [
          _accumulation, _accumulation_shows),
 ]
 BY_KEY = {case.key: case for case in CASES}
+
+
+# ---------------------------------------------------------------- the cases as recipes
+
+HEALTHY = {"data": "spiral", "sizes": (2, 32, 32, 3), "optimizer": "sgd", "steps": 300,
+           "lr": 0.5, "batch_size": 64, "standardise": True, "stable_loss": True,
+           "activation": "tanh", "init": "xavier", "zero_grad": True,
+           "optimizer_after_move": True, "full_backward": True}
+
+BROKEN = {
+    "lr_too_low": {"lr": 1e-4},
+    "saturated": {"standardise": False},
+    "lr_too_high": {"data": "curve", "sizes": (1, 32, 32, 1), "activation": "relu",
+                    "init": "he", "lr": 0.1},
+    "log_of_zero": {"activation": "relu", "init": ("normal", 3.0), "optimizer": "adam",
+                    "lr": 0.01, "stable_loss": False},
+    "orphaned_optimizer": {"optimizer": "adam", "lr": 0.01, "optimizer_after_move": False},
+    "skipped_backward": {"optimizer": "adam", "lr": 0.01, "full_backward": False},
+    "vanishing": {"sizes": (2,) + (32,) * 12 + (3,), "activation": "sigmoid",
+                  "init": ("normal", 0.1), "optimizer": "adam", "lr": 0.01},
+    "tiny_batches": {"activation": "relu", "init": "he", "batch_size": 2},
+    "accumulation": {"activation": "relu", "init": "he", "lr": 0.05, "zero_grad": False},
+}
+"""Each case's recipe: what differs from HEALTHY, in the order of CASES (the lesson varies
+one setting at a time from these)."""
+
+
+def _data(recipe: dict):
+    if recipe["data"] == "curve":
+        x, y = regression_1d(200, seed=0)
+        return x, y, MSE()
+    x, y = clinic_data() if recipe["standardise"] else raw_data()
+    return x, y, SoftmaxCrossEntropy() if recipe["stable_loss"] else NaiveCrossEntropy()
+
+
+def _optimizer(recipe: dict, params):
+    kind = SGD if recipe["optimizer"] == "sgd" else Adam
+    return kind(params, recipe["lr"])
+
+
+def train_recipe(recipe: dict) -> Outcome:
+    """Train the run a recipe (HEALTHY with changes) describes; per-step update ratios recorded."""
+    x, y, loss_fn = _data(recipe)
+    kind = MLP if recipe["zero_grad"] else AccumulatingMLP
+    moved = not recipe["optimizer_after_move"]
+    net = kind(list(recipe["sizes"]), activation=recipe["activation"], init=recipe["init"],
+               dtype="float32" if moved else "float64")
+    if moved:
+        opt = _optimizer(recipe, net.parameters())
+        net.to("numpy", dtype="float64")          # new arrays: opt still holds the old ones
+    else:
+        opt = _optimizer(recipe, net.parameters())
+    if not recipe["full_backward"]:
+        old = net.layers[2]
+        net.layers[2] = ForgetfulLinear(old.d_in, old.d_out)
+        net.layers[2].params, net.layers[2].name = old.params, old.name
+        net.layers[2].zero_grad()
+    before = snapshot(net.parameters())
+    history = fit(net, loss_fn, opt, x, y, steps=recipe["steps"],
+                  batch_size=recipe["batch_size"], seed=0, progress=False, verbose=False,
+                  record_updates=True)
+    return Outcome(history, net, x, y, before, {"loss_fn": loss_fn})

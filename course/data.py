@@ -44,26 +44,6 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0):
     return x + noise * rng.normal(size=(n, 2)), y.astype(np.int64)
 
 
-def circles(n: int = 200, noise: float = 0.05, seed: int = 0, factor: float = 0.5):
-    """An inner circle (label 1, radius ``factor``) inside an outer one (label 0); x (n, 2)."""
-    _check(n, noise)
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 2
-    t = rng.uniform(0, 2 * np.pi, n)
-    r = np.where(y == 1, factor, 1.0)
-    x = np.c_[r * np.cos(t), r * np.sin(t)]
-    return x + noise * rng.normal(size=(n, 2)), y.astype(np.int64)
-
-
-def xor(n: int = 200, noise: float = 0.1, seed: int = 0):
-    """Points in [-1, 1]^2 labelled 1 where the coordinates' signs differ; x (n, 2), y (n,)."""
-    _check(n, noise)
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, (n, 2))
-    y = (np.sign(x[:, 0]) != np.sign(x[:, 1])).astype(np.int64)
-    return x + noise * rng.normal(size=(n, 2)), y
-
-
 def regression_1d(n: int = 100, noise: float = 0.1, seed: int = 0):
     """y = sin(3x) + 0.3x + noise for x uniform in [-2, 2]; x (n, 1), y (n, 1), both float64."""
     _check(n, noise)

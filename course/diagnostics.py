@@ -132,12 +132,6 @@ def activation_stats(net, x, tol: float = SATURATION_TOL) -> LayerTable:
     return LayerTable("activations", ["layer", "mean", "std", "dead", "saturated"], rows)
 
 
-def dead_relu_fractions(net, x) -> dict[str, float]:
-    """Layer name -> fraction of its units inactive on the whole batch x, for each ReLU layer."""
-    table = activation_stats(net, x)
-    return {n: d for n, d in zip(table["layer"], table["dead"]) if d is not None}
-
-
 def saturated_fractions(net, x, tol: float = SATURATION_TOL) -> dict[str, float]:
     """Layer name -> fraction of saturated activations, for each Sigmoid and Tanh layer."""
     table = activation_stats(net, x, tol)

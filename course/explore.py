@@ -9,9 +9,10 @@ their running product), :func:`train_run` (a short training run: loss curve, div
 decision boundary; :func:`train_stream` yields it piece by piece) and
 :func:`clipped_update_norm` (the size of one clipped SGD step).
 
-The interactive explorer that draws them lives in ``course.widgets``; :func:`explore` builds it::
+The interactive explorer that draws them lives in ``course.widgets`` (which imports this
+module, never the other way round)::
 
-    from course.explore import explore
+    from course.widgets import explore
     explore(depth=30, activation="sigmoid", init="small normal")
 """
 
@@ -62,26 +63,28 @@ class Settings:
     seed: int = 0
 
     def __post_init__(self):
-        _require_int("depth", self.depth, 1, 50)
-        _require_int("width", self.width, 1, 1024)
-        _require_int("steps", self.steps, 1, 100_000)
-        _require_choice("activation", self.activation, ACTIVATIONS)
-        _require_choice("init", self.init, INITS)
-        _require_choice("norm", self.norm, NORMS)
-        _require_choice("optimizer", self.optimizer, OPTIMIZERS)
+        require_int("depth", self.depth, 1, 50)
+        require_int("width", self.width, 1, 1024)
+        require_int("steps", self.steps, 1, 100_000)
+        require_choice("activation", self.activation, ACTIVATIONS)
+        require_choice("init", self.init, INITS)
+        require_choice("norm", self.norm, NORMS)
+        require_choice("optimizer", self.optimizer, OPTIMIZERS)
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if self.clip is not None and not (isinstance(self.clip, (int, float)) and self.clip > 0):
             raise ValueError(f"clip must be a number > 0 or None (no clipping), got {self.clip!r}")
 
 
-def _require_int(name: str, value, low: int, high: int) -> None:
+def require_int(name: str, value, low: int, high: int) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is an integer in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not (
             low <= value <= high):
         raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
-def _require_choice(name: str, value, choices: tuple) -> None:
+def require_choice(name: str, value, choices: tuple) -> None:
+    """Raise ValueError naming ``name`` and the choices unless ``value`` is one of them."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
 
@@ -361,11 +364,3 @@ def at_initialisation(s: Settings) -> Settings:
     default = Settings()
     return replace(s, lr=default.lr, optimizer=default.optimizer, clip=default.clip,
                    steps=default.steps)
-
-
-def explore(controls=None, views=None, **settings):
-    """The interactive explorer (``course.widgets.Explorer``) starting at
-    ``Settings(**settings)``; display it as a cell's value. Needs ipywidgets and matplotlib."""
-    from course.widgets.explorer import explore as _explore
-
-    return _explore(controls=controls, views=views, **settings)

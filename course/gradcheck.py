@@ -58,26 +58,27 @@ def _require_float64(name: str, x) -> np.ndarray:
     return x
 
 
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = EPS) -> np.ndarray:
-    """Central-difference gradient of the scalar ``f()`` with respect to the array ``x``.
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
+                       eps: float = EPS) -> np.ndarray:
+    """Central-difference gradient of the scalar ``f(x)`` with respect to the array ``x``.
 
-    ``x`` (any shape, float64) is perturbed in place, one entry at a time, and restored:
-    ``df/dx[i] ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``. Costs ``2 * x.size`` calls of f.
-    Returns an array of ``x``'s shape.
+    ``x`` (any shape, float64) is perturbed in place, one entry at a time, ``f(x)`` evaluated at
+    ``x + eps e_i`` and ``x - eps e_i``, and the entry restored:
+    ``df/dx[i] ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``. Because the array itself is
+    perturbed, ``f`` may read it through its argument or through a closure (a loss that reads a
+    layer's weights: ``numerical_gradient(lambda _: loss(), layer.params["W"])``). Costs
+    ``2 * x.size`` calls of f. Returns an array of ``x``'s shape; ``x`` is left as it was.
     """
     _require_float64("x", x)
     grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    if not np.shares_memory(flat, x):
-        raise ValueError("x must be contiguous so that it can be perturbed in place")
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        plus = float(f())
-        flat[i] = old - eps
-        minus = float(f())
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        plus = float(f(x))
+        x[i] = old - eps
+        minus = float(f(x))
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
     return grad
 
 
@@ -186,8 +187,9 @@ def check_gradients(
 ) -> GradReport:
     """Check analytic ``grads`` against central differences of ``loss()`` for each of ``params``.
 
-    ``params`` maps names to float64 arrays that ``loss()`` reads (they are perturbed in place
-    and restored); ``grads`` maps the same names to the analytic gradients, same shapes.
+    ``params`` maps names to float64 arrays that ``loss()`` reads (each is perturbed in place
+    and restored by :func:`numerical_gradient`, with ``f = lambda _: loss()``); ``grads`` maps
+    the same names to the analytic gradients, same shapes.
     """
     missing = set(params) - set(grads)
     if missing:
@@ -195,5 +197,26 @@ def check_gradients(
     checks = []
     for name, p in params.items():
         _require_float64(f"params[{name!r}]", p)
-        checks.append(compare(name, grads[name], numerical_gradient(loss, p, eps)))
+        checks.append(compare(name, grads[name], numerical_gradient(lambda _: loss(), p, eps)))
     return GradReport(tuple(checks))
+
+
+def check_layer(layer, x: np.ndarray, upstream: np.ndarray) -> dict[str, float]:
+    """Check one layer alone: its backward against central differences of the surrogate loss
+    ``L = sum(layer.forward(x) * upstream)``, whose gradient with respect to the layer's output
+    is exactly ``upstream`` (a random array, so that no direction is missed).
+
+    layer: has ``forward``, ``backward(upstream)``, ``params`` and ``grads``; x (n, d_in) and
+    upstream (n, d_out) float64. -> {"x": relative error of dL/dx, and one entry per name in
+    ``layer.params``}. x and the parameters are perturbed in place and restored.
+    """
+
+    def loss(_):
+        return float(np.sum(layer.forward(x) * upstream))
+
+    layer.forward(x)
+    analytic = {"x": layer.backward(upstream), **layer.grads}
+    errors = {"x": relative_error(analytic["x"], numerical_gradient(loss, x))}
+    for name, p in layer.params.items():
+        errors[name] = relative_error(analytic[name], numerical_gradient(loss, p))
+    return errors

@@ -8,7 +8,7 @@ parent to each node that uses it, from box edge to box edge; a parent used twice
 A leaf reads "input" when it has a label and "constant" when it has none.
 
 A node is a ``course.autodiff.Value`` or any object with ``data``, ``grad``, ``op``, ``label``
-and its parents in ``_parents`` or ``parents`` (the engine built in lesson 02). Matplotlib is
+and ``parents`` (the learner's ``Value`` of lesson 02). Matplotlib is
 imported only when a graph is drawn. Without ``ax`` the figure comes from pyplot, so a notebook
 shows it (end the cell with ``plt.show()``) and a machine without a display draws it with Agg.
 """
@@ -23,14 +23,12 @@ OP_COLOUR = "#fdf1d6"
 
 
 def _parents(node) -> tuple:
-    parents = getattr(node, "_parents", None)
-    return tuple(node.parents if parents is None else parents)
+    return tuple(node.parents)
 
 
 def _check_node(node, name: str = "root") -> None:
-    has_parents = hasattr(node, "_parents") or hasattr(node, "parents")
-    missing = [a for a in ("data", "grad", "op", "label") if not hasattr(node, a)]
-    if missing or not has_parents:
+    missing = [a for a in ("data", "grad", "parents", "op", "label") if not hasattr(node, a)]
+    if missing:
         raise TypeError(
             f"{name} must be a course.autodiff.Value (a node with data, grad, op, label and "
             f"parents), got {type(node).__name__}: {node!r}"

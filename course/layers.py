@@ -175,15 +175,21 @@ class Tanh(Layer):
 
 
 class ReLU(Layer):
-    """a = max(z, 0); phi' = 1 where z > 0, else 0 (the unit is dead for that example)."""
+    """a = max(z, 0); phi' = 1 where z > 0, else 0 (the unit is dead for that example).
+
+    Both passes select with ``where`` rather than multiply by the mask: -inf * 0 would be nan,
+    and relu(-inf) is 0 (as in torch); an infinite upstream at a dead unit sends back 0. A nan
+    stays nan (as in torch), so a diverged run still shows as one.
+    """
 
     def forward(self, z):
-        mask = z > 0
-        self.cache = mask
-        return z * mask
+        xp = namespace(z)
+        self.cache = z > 0
+        return xp.where(z <= 0, xp.zeros_like(z), z)
 
     def backward(self, upstream, accumulate: bool = False):
-        return upstream * self._cached()
+        xp = namespace(upstream)
+        return xp.where(self._cached(), upstream, xp.zeros_like(upstream))
 
 
 class LeakyReLU(Layer):
@@ -208,20 +214,28 @@ class LeakyReLU(Layer):
 
 GELU_C = math.sqrt(2 / math.pi)
 GELU_K = 0.044715
+GELU_SATURATED = 10.0  # |z| beyond this: tanh(u) is exactly +-1 in float32 and float64
 
 
 class GELU(Layer):
     """a = z/2 (1 + tanh(u)), u = c (z + k z^3): the tanh form of z * Phi(z) (torch's
-    GELU(approximate='tanh')). phi' = (1 + t)/2 + z/2 (1 - t^2) c (1 + 3 k z^2), t = tanh(u)."""
+    GELU(approximate='tanh')). phi' = (1 + t)/2 + z/2 (1 - t^2) c (1 + 3 k z^2), t = tanh(u).
+
+    The cubic is evaluated on z clipped to +-GELU_SATURATED, where t is already exactly +-1:
+    the same values for every finite z, and no overflow or inf * 0 for huge or infinite z
+    (a = z and phi' = 1 above the bound, a = 0 and phi' = 0 below it).
+    """
 
     def forward(self, z):
-        t = namespace(z).tanh(GELU_C * (z + GELU_K * z * z * z))
-        self.cache = (z, t)
-        return 0.5 * z * (1 + t)
+        xp = namespace(z)
+        zc = xp.clip(z, -GELU_SATURATED, GELU_SATURATED)
+        t = xp.tanh(GELU_C * (zc + GELU_K * zc * zc * zc))
+        self.cache = (zc, t)
+        return xp.where(z > GELU_SATURATED, z, 0.5 * zc * (1 + t))
 
     def backward(self, upstream, accumulate: bool = False):
-        z, t = self._cached()
-        local = 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * z * z)
+        zc, t = self._cached()
+        local = 0.5 * (1 + t) + 0.5 * zc * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * zc * zc)
         return upstream * local
 
 

@@ -4,6 +4,9 @@ over the batch (a 0-d array of the input's kind; ``float()`` it to print) and ke
 
 All three are written to stay finite for logits of +-1000: softmax through log-sum-exp with the
 row maximum subtracted, binary cross-entropy through softplus(z) = max(z, 0) + log1p(exp(-|z|)).
+Infinite logits give the limit, never nan from inf * 0 or inf - inf: a -inf logit of a class
+that is not the label costs nothing; a binary logit of +-inf costs 0 on the right side and inf
+on the wrong one. (A +inf softmax logit, or a row of -inf, has no limit: nan, as in torch.)
 """
 
 from __future__ import annotations
@@ -77,7 +80,8 @@ class SoftmaxCrossEntropy(Loss):
         shifted = logits - xp.max(logits, axis=1, keepdims=True)
         log_p = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
         self.cache = (xp.exp(log_p) - onehot) / n
-        return -xp.sum(log_p * onehot) / n
+        # Select the true class's log p (not log_p * onehot: a -inf logit elsewhere is -inf * 0).
+        return -xp.sum(xp.where(onehot > 0, log_p, xp.zeros_like(log_p))) / n
 
     def backward(self):
         return self._cached()
@@ -103,11 +107,14 @@ class BinaryCrossEntropy(Loss):
         y = xp.astype(targets, logits.dtype)
         if bool(xp.any((y < 0) | (y > 1))):
             raise ValueError("BinaryCrossEntropy(): targets must lie in [0, 1]")
-        e = xp.exp(-xp.abs(logits))
-        softplus = xp.where(logits > 0, logits, 0 * logits) + xp.log1p(e)
+        zero = xp.zeros_like(logits)
+        # softplus(z) - y z = (1 - y) max(z, 0) + y max(-z, 0) + log1p(e^-|z|); each max is
+        # taken as 0 where its weight is 0, so an infinite logit never meets a 0 (inf * 0).
+        pos = xp.where((logits > 0) & (y < 1), logits, zero)
+        neg = xp.where((logits < 0) & (y > 0), -logits, zero)
         n = logits.shape[0]
         self.cache = (sigmoid(logits) - y) / n
-        return xp.mean(softplus - y * logits)
+        return xp.mean((1 - y) * pos + y * neg + xp.log1p(xp.exp(-xp.abs(logits))))
 
     def backward(self):
         return self._cached()

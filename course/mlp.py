@@ -31,11 +31,14 @@ class MLP:
     ReLU family and 'xavier' otherwise; residual: wrap each width-preserving hidden layer in a
     Residual block; norm: None, 'layernorm' or 'batchnorm', placed before each hidden
     activation; seed: weights are drawn in layer order from numpy's default_rng(seed);
-    dtype: 'float64' or 'float32'.
+    dtype: 'float64' or 'float32'; classes: layer classes to build with in place of the
+    library's, by kind ({"linear": MyLinear, "relu": MyReLU}: lesson 04 builds the network from
+    the learner's own layers this way).
     """
 
     def __init__(self, sizes, activation: str = "relu", init=None, residual: bool = False,
-                 norm: str | None = None, seed: int | None = 0, dtype: str = "float64"):
+                 norm: str | None = None, seed: int | None = 0, dtype: str = "float64",
+                 classes: dict | None = None):
         sizes = _check_sizes(sizes)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
@@ -45,18 +48,19 @@ class MLP:
             init = "he" if activation in ("relu", "leaky_relu", "gelu") else "xavier"
         self.sizes, self.activation, self.init = sizes, activation, init
         self.residual, self.norm = bool(residual), norm
+        kinds = {"linear": Linear, **ACTIVATIONS, **NORMS, **(classes or {})}
         rng = np.random.default_rng(seed)
         self.layers: list[Layer] = []
         for d_in, d_out in zip(sizes[:-2], sizes[1:-1]):
-            block = [Linear(d_in, d_out, init, rng, dtype)]
+            block = [kinds["linear"](d_in, d_out, init, rng, dtype)]
             if norm is not None:
-                block.append(NORMS[norm](d_out, dtype=dtype))
-            block.append(ACTIVATIONS[activation]())
+                block.append(kinds[norm](d_out, dtype=dtype))
+            block.append(kinds[activation]())
             if residual and d_in == d_out:
                 self.layers.append(Residual(block))
             else:
                 self.layers.extend(block)
-        self.layers.append(Linear(sizes[-2], sizes[-1], init, rng, dtype))
+        self.layers.append(kinds["linear"](sizes[-2], sizes[-1], init, rng, dtype))
         _name_layers(self.layers, "")
 
     def __repr__(self) -> str:
@@ -160,3 +164,73 @@ def _name_layers(layers, prefix: str) -> None:
         layer.name = f"{prefix}{i}"
         if isinstance(layer, Residual):
             _name_layers(layer.layers, f"{layer.name}.")
+
+
+# ---------------------------------------------------------------- L2 and a mini-batch SGD loop
+
+
+def l2_penalty(net, lam: float) -> float:
+    """L2 regularisation of the weights W of every Linear layer (never the biases).
+
+    Returns the loss term lam / 2 * (sum over layers of the sum of W squared), a float, and adds
+    its gradient lam * W to each layer's ``grads["W"]``: call it after ``net.backward``.
+    """
+    penalty = 0.0
+    for layer in net.linear_layers():
+        W = layer.params["W"]
+        penalty += lam / 2 * float(np.sum(W * W))
+        layer.grads["W"] = layer.grads["W"] + lam * W
+    return penalty
+
+
+def sgd_train(net, loss_fn, x, y, lr: float, lam: float = 0.0, batch: int = 32,
+              steps: int = 500, val_fraction: float = 0.2, every: int = 50, seed: int = 0) -> dict:
+    """Mini-batch SGD with L2 on a training split of (x, y), reporting a validation split.
+
+    rng = default_rng(seed); order = rng.permutation(n): its first round(val_fraction * n)
+    indices are the validation split, the rest the training split. Each step draws ``batch``
+    training rows (rng.choice(n_train, batch, replace=False) indexes the training split), runs
+    forward, the loss, backward and ``l2_penalty``, then moves every parameter by -lr times its
+    gradient, in place. Before steps 0, every, 2 every, ... and after the last, it records the
+    validation loss (without the penalty) and accuracy.
+    x (n, d_in), y (n,) class indices. -> {"train": the loss of each step's batch, penalty
+    included (steps,), "val_loss": [...], "val_acc": [...]} as lists of floats.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    n_val = round(val_fraction * len(x))
+    val, train = order[:n_val], order[n_val:]
+    history = {"train": [], "val_loss": [], "val_acc": []}
+    for step in range(steps + 1):
+        if step % every == 0 or step == steps:
+            out = net.forward(x[val])
+            history["val_loss"].append(float(loss_fn.forward(out, y[val])))
+            history["val_acc"].append(float(np.mean(np.argmax(out, axis=1) == y[val])))
+        if step == steps:
+            break
+        idx = train[rng.choice(len(train), size=batch, replace=False)]
+        loss = float(loss_fn.forward(net.forward(x[idx]), y[idx]))
+        net.backward(loss_fn.backward())
+        history["train"].append(loss + l2_penalty(net, lam))
+        grads = net.gradients()
+        for name, p in net.parameters().items():
+            p -= lr * grads[name]
+    return history
+
+
+def tune_l2(make_net, x, y, lams, lr: float, steps: int, batch: int = 32,
+            seed: int = 0) -> tuple[float, dict]:
+    """Choose L2's lam on the validation split: for each lam, a fresh network ``make_net()``
+    is trained by ``sgd_train`` (softmax cross-entropy, the given lr, steps, batch and seed);
+    its last validation loss is its score.
+
+    -> (the lam with the lowest score, {lam: score}).
+    """
+    from course.losses import SoftmaxCrossEntropy
+
+    scores = {}
+    for lam in lams:
+        history = sgd_train(make_net(), SoftmaxCrossEntropy(), x, y, lr, lam, batch, steps,
+                            seed=seed)
+        scores[lam] = history["val_loss"][-1]
+    return min(scores, key=scores.get), scores

@@ -1,214 +1,279 @@
-"""Mystery runs: a broken training run drawn from the clinic by an opaque id, to be diagnosed from
-its symptoms alone.
+"""Mystery runs: broken training runs known only by an id, to be diagnosed from what they show
+and repaired with code.
 
-``mystery(case_id)`` maps the id through a hash to one of the clinic's causes
-(``course.clinic.CASES``), so the notebook that shows a mystery does not name its cause. A
-:class:`Mystery` trains its hidden recipe and exposes only what a practitioner sees: the history
-(loss, per-layer gradient norms, per-step update-to-weight ratios), the network after training
-and the data. ``mystery.run(fix)`` retrains with some of the recipe's knobs (``KNOBS``) changed;
-``heals(cause, fix)`` says whether a diagnosis names the right cause and its fix trains.
+Every run is made of the same four pieces, each a plain function you can replace:
 
-Every recipe is the clinic's healthy setting with one bug planted; the bug's knob is what a fix
-has to turn.
+- ``prepare(x, y) -> (x, y)``: the data as the network will see it (scaling, cleaning);
+- ``init(d_in, d_out, rng) -> W``: the initial weights (d_in, d_out) of every Linear layer;
+- ``batches(n, batch_size, step, rng) -> idx``: the rows of step ``step``'s mini-batch (0-based);
+- ``step(net, loss_fn, opt, xb, yb) -> float``: one training step (forward, loss, backward,
+  update), returning the batch's loss.
+
+``mystery(case_id)`` gives a :class:`Mystery`: ``.outcome`` is the run as it is, ``.run(piece=fn)``
+trains it again with one piece replaced by yours, and :func:`judge` says what a finished run did
+(seven facts, True when healthy). Nothing here says which piece
+is broken in which run, nor what a fix looks like: the symptoms say it, measured with your
+diagnostics.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
+import copy
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from course.clinic import (
-    AccumulatingMLP,
-    ForgetfulLinear,
-    NaiveCrossEntropy,
-    Outcome,
-    clinic_data,
-    raw_data,
-)
-from course.data import regression_1d
-from course.diagnostics import snapshot
-from course.losses import MSE, SoftmaxCrossEntropy
+from course.clinic import Outcome
+from course.data import spiral
+from course.diagnostics import layer_gradient_norms, snapshot, update_to_weight
+from course.losses import SoftmaxCrossEntropy
 from course.mlp import MLP
 from course.optim import SGD, Adam
-from course.train import fit
+from course.train import History
 
-KNOBS = {
-    "lr": "the learning rate (a number > 0)",
-    "batch_size": "examples per step (an integer)",
-    "standardise": "True: inputs standardised to zero mean, unit variance; False: raw",
-    "stable_loss": "True: cross-entropy through log-sum-exp; False: log(exp(z) / sum(exp(z)))",
-    "activation": "the hidden activation: 'tanh', 'sigmoid' or 'relu'",
-    "init": "the weight initialisation: 'xavier', 'he', or ('normal', std)",
-    "zero_grad": "True: each backward replaces the gradients; False: it adds to them",
-    "optimizer_after_move": "True: the optimizer is built after net.to(...) replaced the "
-                            "parameters; False: before",
-    "full_backward": "True: every layer stores its gradients; False: one layer's backward "
-                     "never stores dW and db",
-}
+PIECES = ("prepare", "init", "batches", "step")
+IDS = ("3e1a", "7b20", "c58d", "91f4", "0d6b")
+"""The mystery runs of lesson 07, by id."""
 
-_KNOB_OK = {
-    "lr": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e3,
-    "batch_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 300,
-    "standardise": lambda v: isinstance(v, bool),
-    "stable_loss": lambda v: isinstance(v, bool),
-    "activation": lambda v: v in ("tanh", "sigmoid", "relu"),
-    "init": lambda v: v in ("xavier", "he") or (isinstance(v, (tuple, list)) and len(v) == 2
-                                                 and v[0] == "normal"),
-    "zero_grad": lambda v: isinstance(v, bool),
-    "optimizer_after_move": lambda v: isinstance(v, bool),
-    "full_backward": lambda v: isinstance(v, bool),
-}
-
-HEALTHY = {"data": "spiral", "sizes": (2, 32, 32, 3), "optimizer": "sgd", "steps": 300,
-           "lr": 0.5, "batch_size": 64, "standardise": True, "stable_loss": True,
-           "activation": "tanh", "init": "xavier", "zero_grad": True,
-           "optimizer_after_move": True, "full_backward": True}
-
-BROKEN = {
-    "lr_too_low": {"lr": 1e-4},
-    "saturated": {"standardise": False},
-    "lr_too_high": {"data": "curve", "sizes": (1, 32, 32, 1), "activation": "relu",
-                    "init": "he", "lr": 0.1},
-    "log_of_zero": {"activation": "relu", "init": ("normal", 3.0), "optimizer": "adam",
-                    "lr": 0.01, "stable_loss": False},
-    "orphaned_optimizer": {"optimizer": "adam", "lr": 0.01, "optimizer_after_move": False},
-    "skipped_backward": {"optimizer": "adam", "lr": 0.01, "full_backward": False},
-    "vanishing": {"sizes": (2,) + (32,) * 12 + (3,), "activation": "sigmoid",
-                  "init": ("normal", 0.1), "optimizer": "adam", "lr": 0.01},
-    "tiny_batches": {"activation": "relu", "init": "he", "batch_size": 2},
-    "accumulation": {"activation": "relu", "init": "he", "lr": 0.05, "zero_grad": False},
-}
-"""Each cause's recipe: what differs from HEALTHY. The clinic's causes, in its order."""
-
-REFERENCE_FIX = {
-    "lr_too_low": {"lr": 0.5},
-    "saturated": {"standardise": True},
-    "lr_too_high": {"lr": 0.01},
-    "log_of_zero": {"stable_loss": True},
-    "orphaned_optimizer": {"optimizer_after_move": True},
-    "skipped_backward": {"full_backward": True},
-    "vanishing": {"activation": "relu", "init": "he"},
-    "tiny_batches": {"batch_size": 64},
-    "accumulation": {"zero_grad": True},
-}
+STEPS = 300
 
 
-def _key(case_id: str) -> str:
-    if not isinstance(case_id, str) or not case_id:
-        raise TypeError(f"case_id must be a non-empty string, got {case_id!r}")
-    causes = list(BROKEN)
-    return causes[int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % len(causes)]
+# ---------------------------------------------------------------- the pieces runs are made of
 
 
-def check_fix(fix) -> dict:
-    """The fix as a dict knob -> value; a clear error for anything else, an unknown knob or a
-    value the knob does not take."""
-    if not isinstance(fix, Mapping):
-        raise TypeError(f"a fix must be a dict knob -> new value, e.g. {{'lr': 0.1}}, "
-                        f"got {type(fix).__name__}")
-    unknown = [k for k in fix if k not in KNOBS]
-    if unknown:
-        raise KeyError(f"unknown knob(s) {unknown}; the knobs are {list(KNOBS)}")
-    for knob, value in fix.items():
-        if not _KNOB_OK[knob](value):
-            raise ValueError(f"knob {knob!r}: {KNOBS[knob]}; got {value!r}")
-    return dict(fix)
+def _as_given(x, y):
+    return x, y
 
 
-def _data(recipe: dict):
-    if recipe["data"] == "curve":
-        x, y = regression_1d(200, seed=0)
-        return x, y, MSE()
-    x, y = clinic_data() if recipe["standardise"] else raw_data()
-    return x, y, SoftmaxCrossEntropy() if recipe["stable_loss"] else NaiveCrossEntropy()
+def _centred(x, y):
+    return x - x.mean(axis=0), y
 
 
-def _optimizer(recipe: dict, params):
-    kind = SGD if recipe["optimizer"] == "sgd" else Adam
-    return kind(params, recipe["lr"])
+def _unit_normal(d_in, d_out, rng):
+    return rng.normal(0.0, 1.0, size=(d_in, d_out))
 
 
-def train_recipe(recipe: dict) -> Outcome:
-    """Train the run a recipe (HEALTHY with changes) describes; per-step update ratios recorded."""
-    x, y, loss_fn = _data(recipe)
-    kind = MLP if recipe["zero_grad"] else AccumulatingMLP
-    moved = not recipe["optimizer_after_move"]
-    net = kind(list(recipe["sizes"]), activation=recipe["activation"], init=recipe["init"],
-               dtype="float32" if moved else "float64")
-    if moved:
-        opt = _optimizer(recipe, net.parameters())
-        net.to("numpy", dtype="float64")          # new arrays: opt still holds the old ones
-    else:
-        opt = _optimizer(recipe, net.parameters())
-    if not recipe["full_backward"]:
-        old = net.layers[2]
-        net.layers[2] = ForgetfulLinear(old.d_in, old.d_out)
-        net.layers[2].params, net.layers[2].name = old.params, old.name
-        net.layers[2].zero_grad()
+def _drawn(n, batch_size, step, rng):
+    return rng.choice(n, batch_size, replace=False)
+
+
+def _in_order(n, batch_size, step, rng):
+    return np.arange(step * batch_size, (step + 1) * batch_size) % n
+
+
+def _step_a(net, loss_fn, opt, xb, yb):
+    loss = loss_fn.forward(net.forward(xb), yb)
+    net.backward(loss_fn.backward())
+    opt.step(net.gradients())
+    return loss
+
+
+def _step_b(net, loss_fn, opt, xb, yb):
+    loss = loss_fn.forward(net.forward(xb), yb)
+    net.backward(loss_fn.backward())
+    net.zero_grad()
+    opt.step(net.gradients())
+    return loss
+
+
+def _step_c(net, loss_fn, opt, xb, yb):
+    loss = loss_fn.forward(net.forward(xb), yb)
+    net.backward(loss_fn.backward(), accumulate=True)
+    opt.step(net.gradients())
+    return loss
+
+
+# ---------------------------------------------------------------- the data runs start from
+
+
+def _spiral(seed):
+    x, y = spiral(300, seed=seed)
+    return (x - x.mean(axis=0)) / x.std(axis=0), y
+
+
+def _in_units(seed):
+    x, y = spiral(300, seed=seed)
+    return np.c_[3.0 * x[:, 0] + 40.0, 3000.0 * x[:, 1] + 900.0], y
+
+
+def _by_class(seed):
+    x, y = _spiral(seed)
+    order = np.argsort(y, kind="stable")
+    return x[order], y[order]
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    data: object
+    sizes: tuple
+    activation: str
+    optimizer: str
+    lr: float
+    batch_size: int
+    prepare: object = _as_given
+    init: object = None
+    batches: object = _drawn
+    step: object = _step_a
+
+
+_RECIPES = (
+    _Recipe(_spiral, (2, 32, 32, 32, 32, 3), "relu", "sgd", 0.1, 64, init=_unit_normal),
+    _Recipe(_in_units, (2, 32, 32, 3), "tanh", "sgd", 0.5, 64, prepare=_centred),
+    _Recipe(_spiral, (2, 32, 32, 3), "tanh", "sgd", 0.5, 64, step=_step_b),
+    _Recipe(_by_class, (2, 32, 32, 3), "tanh", "sgd", 0.5, 60, batches=_in_order),
+    _Recipe(_spiral, (2, 32, 32, 3), "relu", "adam", 0.01, 64, step=_step_c),
+)
+
+
+# ---------------------------------------------------------------- training a run
+
+
+def _optimizer(recipe, params):
+    return (SGD if recipe.optimizer == "sgd" else Adam)(params, recipe.lr)
+
+
+def _record(history, loss, norms):
+    history.loss.append(loss)
+    history.grad_norm.append(math.sqrt(sum(v * v for v in norms.values())))
+    for name, v in norms.items():
+        history.grad_norms.setdefault(name, []).append(v)
+    return math.isfinite(loss) and all(math.isfinite(v) for v in norms.values())
+
+
+def _watch_steps(opt):
+    """Wrap opt.step so that the per-layer norms of the gradients it is given are kept."""
+    seen, step = [], opt.step
+
+    def watched(grads):
+        seen.append(layer_gradient_norms(grads))
+        return step(grads)
+
+    opt.step = watched
+    return seen
+
+
+def _replaces(step, net, loss_fn, x, y) -> bool:
+    """Take ``step`` twice on one batch with a learning rate of 0 (on a copy of net): True when
+    the second step is given the same gradients as the first, not their sum."""
+    net = copy.deepcopy(net)
+    opt = SGD(net.parameters(), 0.0)
+    seen = _watch_steps(opt)
+    with np.errstate(all="ignore"):
+        for _ in range(2):
+            step(net, loss_fn, opt, x[:32], y[:32])
+    return len(seen) == 2 and all(np.isclose(seen[0][k], seen[1][k], rtol=1e-9, atol=0.0)
+                                  for k in seen[0])
+
+
+def _train(recipe, seed, pieces) -> Outcome:
+    prepare, init = pieces.get("prepare", recipe.prepare), pieces.get("init", recipe.init)
+    batches, step = pieces.get("batches", recipe.batches), pieces.get("step", recipe.step)
+    x, y = prepare(*recipe.data(seed))
+    net = MLP(list(recipe.sizes), activation=recipe.activation, init=init, seed=seed)
+    opt, loss_fn = _optimizer(recipe, net.parameters()), SoftmaxCrossEntropy()
+    seen = _watch_steps(opt)
+    rng, history, drawn = np.random.default_rng(seed), History(), []
     before = snapshot(net.parameters())
-    history = fit(net, loss_fn, opt, x, y, steps=recipe["steps"],
-                  batch_size=recipe["batch_size"], seed=0, progress=False, verbose=False,
-                  record_updates=True)
-    return Outcome(history, net, x, y, before, {"loss_fn": loss_fn})
+    with np.errstate(all="ignore"):
+        for t in range(STEPS):
+            idx = np.asarray(batches(len(x), recipe.batch_size, t, rng))
+            drawn.append(idx)
+            start, calls = snapshot(net.parameters()), len(seen)
+            loss = float(step(net, loss_fn, opt, x[idx], y[idx]))
+            norms = seen[-1] if len(seen) > calls else layer_gradient_norms(net.gradients())
+            finite = _record(history, loss, norms)
+            table = update_to_weight(start, net.parameters())
+            for name, r in zip(table["parameter"], table["ratio"]):
+                history.update_ratios.setdefault(name, []).append(r)
+            if not finite or not all(np.all(np.isfinite(p)) for p in net.parameters().values()):
+                history.diverged_at = t + 1
+                history.message = f"diverged at step {t + 1} (loss={loss:.3g})"
+                break
+    replaces = _replaces(step, net, loss_fn, x, y) if not history.diverged else False
+    return Outcome(history, net, x, y, before,
+                   {"seed": seed, "batches": drawn, "replaces": replaces})
 
 
-@lru_cache(maxsize=64)
-def _cached_run(key: str, fix: tuple) -> Outcome:
-    return train_recipe({**HEALTHY, **BROKEN[key], **dict(fix)})
+# ---------------------------------------------------------------- what a run did
 
 
-def _frozen(fix: dict) -> tuple:
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in fix.items()))
+def judge(o: Outcome) -> dict:
+    """What a finished run did, as seven facts (True is healthy):
 
-
-def trains(o: Outcome) -> bool:
-    """A run that trains: finite, its loss over the last 20 steps below a third of the first
-    step's, every parameter moved, no layer's gradient exactly zero at the end, the gradient
-    norm not 10x its start, the step-to-step change of the loss (last 100 steps) below 40% of it
-    (or below 0.05),
-    and the first layer's gradient at step 1 over 1e-3 of the last layer's."""
+    finite: every step's loss and gradients finite; starts near ln C: the first step's loss within
+    1 of ln C (C classes: a guess); gradients reach every layer: no layer's gradient norm exactly
+    0 at any step; every layer moved: each weight matrix moved by over 5% of its size; learned:
+    the trained network's loss on all of the data below 0.3; steady: the loss changed from step
+    to step (last 50 steps) by under 40% of its level, or under 0.05; gradients replaced: two steps
+    on one batch with a learning rate of 0 (after training, on a copy) are given the same
+    gradients, not their sum.
+    """
     h = o.history
-    if h.diverged or h.steps < 100:
-        return False
     loss = np.asarray(h.loss)
-    first = [norms[0] for norms in h.grad_norms.values()]
-    after = o.net.parameters()
-    return bool(loss[-20:].mean() < loss[0] / 3
-                and all(not np.array_equal(w, after[k]) for k, w in o.before.items())
-                and all(norms[-1] > 0 for norms in h.grad_norms.values())
-                and h.grad_norm[-1] < 10 * h.grad_norm[0]
-                and np.mean(np.abs(np.diff(loss[-100:]))) < max(0.4 * loss[-100:].mean(), 0.05)
-                and first[0] > 1e-3 * first[-1])
+    finite = not h.diverged and len(loss) == STEPS
+    with np.errstate(all="ignore"):
+        after = o.net.parameters()
+        final = (float(SoftmaxCrossEntropy().forward(o.net.forward(o.x), o.y)) if finite
+                 else math.inf)
+        moved = [float(np.linalg.norm(after[k] - w) / max(np.linalg.norm(w), 1e-12))
+                 for k, w in o.before.items() if w.ndim == 2]
+    chance = math.log(int(np.max(o.y)) + 1)
+    return {"finite": finite,
+            "starts near ln C": bool(len(loss) and abs(loss[0] - chance) < 1.0),
+            "gradients reach every layer": all(min(v) > 0 for v in h.grad_norms.values()),
+            "every layer moved": finite and min(moved) > 0.05,
+            "learned": final < 0.3,
+            "steady": finite and bool(np.mean(np.abs(np.diff(loss[-50:])))
+                                      < max(0.4 * loss[-50:].mean(), 0.05)),
+            "gradients replaced": finite and o.extra["replaces"]}
 
 
 @dataclass(frozen=True)
 class Mystery:
-    """A broken run known by its id only. ``outcome``: the broken run (history with loss,
-    grad_norms, update_ratios; net after training; x, y; before: the parameters at the start)."""
+    """A broken training run known by its id only.
+
+    ``outcome``: the run as it is: ``history`` (loss, per-layer gradient norms ``grad_norms``,
+    ``grad_norm``, per-step ``update_ratios``; ``diverged_at`` when it blew up), the network after
+    training ``net``, the parameters at the start ``before``, and the data as the network saw it
+    ``x``, ``y``. ``start()``: the network as it was before the first step.
+    """
 
     case_id: str
+    seed: int = 0
 
     def __repr__(self) -> str:
         return f"Mystery({self.case_id!r})"
 
     @property
     def outcome(self) -> Outcome:
-        return _cached_run(_key(self.case_id), ())
+        return _broken(self.case_id, self.seed)
 
-    def run(self, fix=None) -> Outcome:
-        """Retrain with the knobs in ``fix`` (dict knob -> value) changed."""
-        return _cached_run(_key(self.case_id), _frozen(check_fix(fix or {})))
+    def start(self) -> MLP:
+        """A fresh copy of the network before its first step."""
+        recipe = _RECIPES[IDS.index(self.case_id)]
+        return MLP(list(recipe.sizes), activation=recipe.activation, init=recipe.init,
+                   seed=self.seed)
 
-    def heals(self, cause, fix) -> bool:
-        """True when ``cause`` is this run's cause and the run retrained with ``fix`` trains."""
-        return cause == _key(self.case_id) and trains(self.run(fix))
+    def run(self, **pieces) -> Outcome:
+        """Train the run again with the named pieces (prepare, init, batches, step) replaced."""
+        unknown = [p for p in pieces if p not in PIECES]
+        if unknown:
+            raise TypeError(f"unknown piece(s) {unknown}; a run is made of {list(PIECES)}")
+        for name, fn in pieces.items():
+            if not callable(fn):
+                raise TypeError(f"piece {name!r} must be a function, got {type(fn).__name__}")
+        return _train(_RECIPES[IDS.index(self.case_id)], self.seed, pieces)
 
 
-def mystery(case_id: str) -> Mystery:
-    """The mystery run with this id (the id alone decides which broken run it is)."""
-    _key(case_id)
-    return Mystery(case_id)
+@lru_cache(maxsize=16)
+def _broken(case_id: str, seed: int) -> Outcome:
+    return _train(_RECIPES[IDS.index(case_id)], seed, {})
+
+
+def mystery(case_id: str, seed: int = 0) -> Mystery:
+    """The mystery run with this id; ``seed`` draws another sample of its data and weights."""
+    if case_id not in IDS:
+        raise ValueError(f"no mystery run {case_id!r}; the runs are {list(IDS)}")
+    return Mystery(case_id, seed)

@@ -3,9 +3,14 @@
 On one example (scalars): ``z = w*x + b``, ``a = sigmoid(z)``, ``L = (a - y)^2``;
 :func:`forward` keeps every intermediate and :func:`backward` applies the chain rule by hand.
 
+Its local derivatives :func:`dL_da`, :func:`da_dz`, the gradient :func:`neuron_grads`, the
+first-order :func:`predict_loss` and one step :func:`gd_step` are functions lesson 01's learner
+writes (so are :func:`loss_and_grads` and :func:`descent_path`).
+
 Over a small data set (arrays x, y of shape (n,)): ``L = mean((a - y)^2)``;
 :func:`neuron_data` (the toy data set), :func:`loss_and_grads` (forward and backward over the
-data) and :func:`descend` (gradient descent returning a :class:`Run` with its verdict:
+data), :func:`descent_path` (the loop) and :func:`descend` (gradient descent returning a
+:class:`Run` with its verdict:
 converges, still descending, oscillates, overshoots and saturates, or diverges). The
 learning-rate slider that shows :func:`descend` lives in ``course.widgets``.
 """
@@ -68,11 +73,39 @@ def forward(w: float, b: float, x: float, y: float) -> Forward:
     return Forward(x=x, y=y, w=w, b=b, z=z, a=a, L=(a - y) ** 2)
 
 
+def dL_da(a: float, y: float) -> float:
+    """dL/da of L = (a - y)^2; a, y: floats -> float."""
+    return 2.0 * (a - y)
+
+
+def da_dz(a):
+    """da/dz of a = sigmoid(z), written with the output a only; float (or array) -> same."""
+    return a * (1.0 - a)
+
+
 def backward(f: Forward) -> Gradients:
-    """The chain rule by hand: dL/da = 2(a - y), dL/dz = dL/da * a(1 - a), dL/dw = dL/dz * x."""
-    dL_da = 2.0 * (f.a - f.y)
-    dL_dz = dL_da * f.a * (1.0 - f.a)
-    return Gradients(dL_da=dL_da, dL_dz=dL_dz, dL_dw=dL_dz * f.x, dL_db=dL_dz)
+    """The chain rule by hand: dL/dz = dL/da * da/dz, dL/dw = dL/dz * x, dL/db = dL/dz."""
+    upstream = dL_da(f.a, f.y)
+    delta = upstream * da_dz(f.a)
+    return Gradients(dL_da=upstream, dL_dz=delta, dL_dw=delta * f.x, dL_db=delta)
+
+
+def neuron_grads(x: float, y: float, w: float, b: float) -> tuple[float, float]:
+    """(dL/dw, dL/db) of L = (sigmoid(w x + b) - y)^2 on one example; floats -> two floats."""
+    g = backward(forward(w, b, x, y))
+    return g.dL_dw, g.dL_db
+
+
+def predict_loss(x: float, y: float, w: float, b: float, dw: float, db: float) -> float:
+    """The loss after w += dw, b += db, predicted from the loss and the gradient at (w, b)
+    (first order); floats -> float."""
+    g = backward(forward(w, b, x, y))
+    return forward(w, b, x, y).L + g.dL_dw * dw + g.dL_db * db
+
+
+def gd_step(w: float, b: float, dw: float, db: float, lr: float) -> tuple[float, float]:
+    """One gradient-descent step: the new (w, b); floats -> two floats."""
+    return w - lr * dw, b - lr * db
 
 
 def neuron_data(n: int = 9) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +168,8 @@ class Run:
                 f" ({drop:.1%} lower) after {self.loss.size - 1} steps")
 
 
-def _check_lr(lr) -> float:
+def check_lr(lr) -> float:
+    """``lr`` as a float, after checking it is a positive number (the neuron's slider uses it)."""
     try:
         lr = float(lr)
     except (TypeError, ValueError):
@@ -145,9 +179,30 @@ def _check_lr(lr) -> float:
     return lr
 
 
+def descent_path(lr: float, steps: int, w: float, b: float, x: np.ndarray,
+                 y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``steps`` steps of gradient descent on the mean loss from (w, b), by
+    :func:`loss_and_grads` and :func:`gd_step`: (loss, w, b), each of shape (steps + 1,), the
+    values before each step and after the last. x, y: (n,). A non-finite loss or parameter
+    stops the path there (the arrays are then shorter)."""
+    losses, ws, bs = [], [w], [b]
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            loss, dw, db = loss_and_grads(w, b, x, y)
+            losses.append(loss)
+            if not (math.isfinite(loss) and math.isfinite(w) and math.isfinite(b)):
+                return np.array(losses), np.array(ws), np.array(bs)
+            w, b = gd_step(w, b, dw, db, lr)
+            ws.append(w)
+            bs.append(b)
+        losses.append(loss_and_grads(w, b, x, y)[0])
+    return np.array(losses), np.array(ws), np.array(bs)
+
+
 def descend(lr: float, steps: int = STEPS, w: float = START_W, b: float = START_B,
             x: np.ndarray | None = None, y: np.ndarray | None = None) -> Run:
-    """Run ``steps`` steps of gradient descent ``w -= lr dL/dw``, ``b -= lr dL/db``.
+    """Run ``steps`` steps of gradient descent ``w -= lr dL/dw``, ``b -= lr dL/db``
+    (:func:`descent_path`) and name what happened.
 
     x, y: (n,) data (default :func:`neuron_data`). A non-finite loss or parameter stops the run
     at that step instead of raising. Outcome (lesson 01's words): "diverges" if the loss stops
@@ -157,7 +212,7 @@ def descend(lr: float, steps: int = STEPS, w: float = START_W, b: float = START_
     loss rose on some step (overshooting back and forth, but never above the start); "still
     descending" otherwise (every step downhill, too few of them).
     """
-    lr = _check_lr(lr)
+    lr = check_lr(lr)
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if x is None or y is None:
@@ -165,21 +220,8 @@ def descend(lr: float, steps: int = STEPS, w: float = START_W, b: float = START_
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError(f"x and y must both have shape (n,), got {x.shape} and {y.shape}")
-    losses, ws, bs = [], [w], [b]
-    with np.errstate(all="ignore"):
-        for _ in range(steps + 1):
-            loss, dw, db = loss_and_grads(w, b, x, y)
-            losses.append(loss)
-            if not (math.isfinite(loss) and math.isfinite(w) and math.isfinite(b)):
-                break
-            if len(losses) == steps + 1:
-                break
-            w, b = w - lr * dw, b - lr * db
-            ws.append(w)
-            bs.append(b)
-    loss = np.array(losses)
-    return Run(lr, loss, np.array(ws[: loss.size]), np.array(bs[: loss.size]),
-               *_outcome(loss))
+    loss, ws, bs = descent_path(lr, int(steps), w, b, x, y)
+    return Run(lr, loss, ws[: loss.size], bs[: loss.size], *_outcome(loss))
 
 
 def _outcome(loss: np.ndarray) -> tuple[int | None, str]:

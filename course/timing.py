@@ -131,7 +131,7 @@ def finite_difference_cost(net, loss_fn, x, y, max_params: int | None = None,
         targets = [params[0].reshape(-1)[:max_params]]
     differenced = sum(int(t.size) for t in targets)
 
-    def loss():
+    def loss(_):
         return float(loss_fn.forward(net.forward(x), y))
 
     def backprop():

@@ -1,5 +1,8 @@
 """A two-layer ReLU network, vectorised: h = relu(x @ W1 + b1), yhat = h @ W2 + b2,
-L = mean over the batch of sum_j (yhat - y)^2 / 2."""
+L = mean over the batch of sum_j (yhat - y)^2 / 2; ``train`` runs full-batch gradient descent
+on it; ``worked_example`` is the scalar network with one hidden unit, every number of its
+forward and backward pass. Lesson 03's learner writes ``worked_example``,
+``TwoLayerNet.forward``, ``TwoLayerNet.backward`` and ``train``."""
 
 from __future__ import annotations
 
@@ -53,6 +56,21 @@ class TwoLayerNet:
         self.grads["W1"] = x.T @ d1
         self.grads["b1"] = d1.sum(axis=0)
         return d1 @ self.params["W1"].T
+
+
+def train(net, x, y, lr: float, steps: int) -> np.ndarray:
+    """Full-batch gradient descent on ``net`` (a TwoLayerNet), in place: each step runs forward
+    on all of (x, y), backward, then moves every parameter by -lr times its gradient.
+
+    x (n, d_in), y (n, d_out) -> the loss before each step, an array (steps,).
+    """
+    losses = []
+    for _ in range(steps):
+        losses.append(net.forward(x, y))
+        net.backward()
+        for name, p in net.params.items():
+            p -= lr * net.grads[name]
+    return np.array(losses)
 
 
 # ---------------------------------------------------------------- the worked example

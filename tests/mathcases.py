@@ -4,7 +4,9 @@ and losses' tests and the torch comparisons (minitorch style).
 CASES: one entry per elementwise operation, every activation of ``course.layers`` among them.
 Each gives the scalar function (works on course.autodiff.Value and Dual), the numpy elementwise
 function, its derivative, the torch function (torch imported only when called), a closed
-interval (lo, hi) of inputs for hypothesis, and the course layer computing it (if any).
+interval (lo, hi) of inputs for hypothesis, the course layer computing it (if any), and the
+methods it needs beyond lesson 02's engine (``runs_on(cls)``: the learner's Value of lesson 02
+runs every case but log and sigmoid, course.autodiff.Value all of them).
 
 LOSS_CASES: one entry per loss of ``course.losses``: the scalar loss over lists of Values, the
 numpy loss, the torch loss, the course class, and a seeded maker of (prediction, target).
@@ -29,6 +31,12 @@ class MathCase:
     torch: Callable
     domain: tuple[float, float]
     layer: str | None = None
+    needs: tuple[str, ...] = ()
+
+    def runs_on(self, value_class) -> bool:
+        """Whether ``value_class`` (a scalar engine) has every method this case needs beyond
+        lesson 02's operations (+, -, *, /, **, tanh, exp, relu)."""
+        return all(hasattr(value_class, name) for name in self.needs)
 
 
 GELU_C, GELU_K = float(np.sqrt(2 / np.pi)), 0.044715
@@ -60,7 +68,8 @@ def _sigmoid(x):
 
 CASES = [
     MathCase("exp", lambda v: v.exp(), np.exp, np.exp, lambda t: t.exp(), (-5.0, 5.0)),
-    MathCase("log", lambda v: v.log(), np.log, lambda x: 1.0 / x, lambda t: t.log(), (0.1, 10.0)),
+    MathCase("log", lambda v: v.log(), np.log, lambda x: 1.0 / x, lambda t: t.log(), (0.1, 10.0),
+             needs=("log",)),
     MathCase(
         "tanh",
         lambda v: v.tanh(),
@@ -78,6 +87,7 @@ CASES = [
         lambda t: t.sigmoid(),
         (-8.0, 8.0),
         "Sigmoid",
+        needs=("sigmoid",),
     ),
     MathCase(
         "relu",

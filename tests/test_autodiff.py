@@ -113,19 +113,75 @@ def test_backward_twice_accumulates_and_zero_grad_resets():
     assert x.grad == 0.0 and y.grad == 0.0
 
 
-def test_graph_has_no_reference_cycles():
+def test_a_graph_is_freed_by_the_cycle_collector_once_unreachable():
     import weakref
 
-    gc.disable()
-    try:
-        x = Value(1.0)
-        y = (x * 2).tanh() + x
-        y.backward()
-        ref = weakref.ref(y)
-        del y
-        assert ref() is None
-    finally:
-        gc.enable()
+    x = Value(1.0)
+    y = (x * 2).tanh() + x
+    y.backward()
+    ref = weakref.ref(y)
+    del y
+    gc.collect()
+    assert ref() is None
+
+
+def test_cycle_collector_paused_restores_its_state():
+    from course.autodiff import cycle_collector_paused
+
+    assert gc.isenabled()
+    with cycle_collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_forward_never_fails_where_the_value_is_defined():
+    zero = Value(0.0)
+    assert (zero**0).data == 1.0 and (zero**0.5).data == 0.0
+    root = zero**0.5
+    root.backward()
+    assert zero.grad == math.inf
+    flat = Value(0.0)
+    (flat**0).backward()
+    assert flat.grad == 0.0
+
+
+def test_division_by_zero_says_so():
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        Value(1.0) / 0
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        Value(1.0) / Value(0.0)
+
+
+def test_backward_resets_intermediates_and_accumulates_into_leaves():
+    x = Value(2.0)
+    h = x * 3.0
+    y = h.tanh() * h
+    y.backward()
+    once = (x.grad, h.grad)
+    y.backward()
+    assert x.grad == 2 * once[0] and h.grad == once[1]
+
+
+def test_each_closure_adds_into_its_parents():
+    x, y = Value(2.0), Value(-3.0)
+    x.grad, y.grad = 0.5, 0.25
+    out = x * y
+    out.grad = 2.0
+    out._backward()
+    assert (x.grad, y.grad) == (0.5 + 2.0 * -3.0, 0.25 + 2.0 * 2.0)
+
+
+def test_mlp_fit_lowers_the_loss_and_counts_parameters():
+    import random
+
+    from course.autodiff import MLP, fit
+
+    random.seed(0)
+    model = MLP(2, [3, 1])
+    assert len(model.parameters()) == 3 * 3 + 4
+    xs, ys = [[0.5, -1.0], [1.0, 0.2], [-0.3, 0.8]], [1.0, -1.0, 0.5]
+    losses = fit(model, xs, ys, steps=30, lr=0.1)
+    assert len(losses) == 30 and losses[-1] < 0.5 * losses[0]
 
 
 @pytest.mark.parametrize("bad", ["a", None, [1.0], True])
@@ -152,7 +208,7 @@ def test_topological_order_places_a_shared_intermediate_before_every_user():
     pos = {id(node): i for i, node in enumerate(order)}
     assert len(order) == len({id(n) for n in order})
     for node in order:
-        assert all(pos[id(p)] < pos[id(node)] for p in node._parents)
+        assert all(pos[id(p)] < pos[id(node)] for p in node.parents)
     r.backward()
     assert x.grad == 4.0
 

@@ -10,7 +10,9 @@ an error), in the browser, plus the widgets' own outputs.
 For the lessons with sliders (LATENCY), the test then presses an arrow key on the first slider
 (the `interact` one if any) and measures, in the page, the time from the key press to a new
 first image in that cell's output (decoded and painted); it prints the median and p95. The
-bound asserted is loose (the machine may be busy): the figures printed are the result.
+bound asserted is loose (the machine may be busy): the figures printed are the result. Each
+lesson's Run All time and its slider's latency are also written to
+artifacts/browser_figures.json (tests/browser_figures.py), which scripts/test.sh prints.
 
 Skips, saying why, when Chromium or Playwright is missing (scripts/test.sh installs both).
 """
@@ -32,6 +34,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_figures import record
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
@@ -351,6 +354,7 @@ def test_run_all_in_jupyterlab_runs_every_cell_without_an_error(page, name):
         problems = _problems(page, name)
         assert not problems, "\n\n".join(problems)
         print(f"\n{name}: Run All {seconds:.1f} s")
+        record(name, run_all_s=seconds)
         keep_open = name[:2] in LATENCY  # its slider is measured next, in this kernel
     finally:
         if not keep_open:
@@ -409,4 +413,5 @@ def _measure_slider(page, name: str) -> None:
         f"{name}: key press to new image over {len(times)} presses: median {median:.0f} ms, "
         f"p95 {p95:.0f} ms, max {max(times):.0f} ms"
     )
+    record(name, median_ms=median, p95_ms=p95, max_ms=max(times), presses=len(times))
     assert median < SANE_MEDIAN_MS, f"{name}: median {median:.0f} ms from key press to image"

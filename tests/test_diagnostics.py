@@ -13,7 +13,6 @@ from course.diagnostics import (
     LayerTable,
     activation_stats,
     dead_fraction,
-    dead_relu_fractions,
     gradient_norms,
     layer_gradient_norms,
     saturated_fraction,
@@ -57,6 +56,12 @@ def test_array_level_functions_reject_activations_that_are_not_2d():
         dead_fraction(np.zeros(5))
     with pytest.raises(ValueError, match="tol"):
         saturated_fraction(np.zeros((2, 2)), 0.0, 1.0, tol=0.7)
+
+
+def dead_relu_fractions(net, x) -> dict[str, float]:
+    """Layer name -> dead fraction, for each ReLU layer of activation_stats' table."""
+    table = activation_stats(net, x)
+    return {n: d for n, d in zip(table["layer"], table["dead"]) if d is not None}
 
 
 def test_planted_dead_relus_are_found_in_their_layer():

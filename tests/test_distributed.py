@@ -9,17 +9,16 @@ import pytest
 
 pytest.importorskip("torch")
 
+from distributed_oracle import batch_schedule, data_parallel_train, single_process_train  # noqa: E402
+
 from course.checks.core import lesson_exercises  # noqa: E402
 from course.data import spiral  # noqa: E402
 from course.distributed import (  # noqa: E402
-    batch_schedule,
     data_parallel_gradients,
-    data_parallel_train,
     free_port,
     launch,
     mlp_gradients,
     shard_slices,
-    single_process_train,
 )
 from course.mlp import MLP  # noqa: E402
 from course.torch_bridge import gradient_errors  # noqa: E402

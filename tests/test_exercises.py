@@ -130,7 +130,7 @@ def test_raising_answer_reports_type_message_and_line(ex):
 
 ARRAY_FUNCTIONS = [
     ex for ex in FUNCTIONS
-    if ex.compare is None and isinstance(ex.reference(*ex.case_list()[0]), np.ndarray)
+    if ex.compare is None and isinstance(ex.call(ex.reference, ex.case_list()[0]), np.ndarray)
 ]
 
 
@@ -141,7 +141,7 @@ def test_extra_axis_reports_wrong_shape(ex):
 
 
 FLOAT64_FUNCTIONS = [
-    ex for ex in ARRAY_FUNCTIONS if ex.reference(*ex.case_list()[0]).dtype == np.float64
+    ex for ex in ARRAY_FUNCTIONS if ex.call(ex.reference, ex.case_list()[0]).dtype == np.float64
 ]
 
 

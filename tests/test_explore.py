@@ -7,8 +7,6 @@ import math
 import numpy as np
 import pytest
 
-pytest.importorskip("course.mlp", reason="course.mlp (the vectorised MLP stack) is not there yet")
-
 from course import explore
 from course.explore import (
     Settings,

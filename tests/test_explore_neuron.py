@@ -14,7 +14,7 @@ def test_loss_and_grads_agree_with_central_differences():
     x, y = neuron_data()
     params = np.array([0.7, -0.3])
     _, dw, db = loss_and_grads(params[0], params[1], x, y)
-    numerical = numerical_gradient(lambda: loss_and_grads(params[0], params[1], x, y)[0], params)
+    numerical = numerical_gradient(lambda _: loss_and_grads(params[0], params[1], x, y)[0], params)
     assert relative_error(np.array([dw, db]), numerical) < 1e-7
 
 

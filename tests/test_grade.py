@@ -78,6 +78,10 @@ def graded(tmp_path_factory):
     (local / "course" / "__init__.py").write_text("")
     (local / "course" / "checks" / "__init__.py").write_text(
         "def check(exercise_id, answer=None, **kwargs):\n    return answer\n")
+    _edited(LESSON, root / "hands_in_the_reference" / "00_welcome.ipynb",
+            ex1_code="from course.checks.core import get_exercise\n"
+                     "p_prime = get_exercise('00.1').reference",
+            ex2_code="import course.checks.lesson00 as _l\nf_prime = _l._chain_prime")
     _edited(LESSON, root / "deleted_check" / "00_welcome.ipynb", drop=("ex1-check",),
             ex1_code=SOLVED_00_1)
     _raw_edit(SOLUTION, root / "cell_without_source" / "00_welcome.ipynb",
@@ -151,6 +155,15 @@ def test_a_course_package_beside_the_notebook_is_not_imported(graded):
     assert not any("setup" in p for p in g["problems"])
 
 
+def test_the_course_own_reference_handed_in_earns_zero_with_a_note(graded):
+    g = graded[0]["hands_in_the_reference"]
+    assert g["earned"] == 0
+    for exercise, name in (("00.1", "_poly_prime"), ("00.2", "_chain_prime")):
+        row = _row(g, exercise)
+        assert row["status"] == "course object"
+        assert f"the course's own course.checks.lesson00.{name}, not code written" in row["note"]
+
+
 def test_a_deleted_check_cell_is_put_back_and_reported(graded):
     g = graded[0]["deleted_check"]
     assert _row(g, "00.1")["status"] == "passed"
@@ -219,12 +232,16 @@ def test_the_setup_cell_refuses_a_foreign_course_package(monkeypatch):
 
 
 def test_the_grader_check_calls_the_course_check_with_the_nonce():
+    """Both checks are the course's with this run's nonce; between them, the record of where
+    the answer given to the visible check comes from."""
     source = grade.grader_source('p_prime = check("00.1", p_prime)\n### BEGIN HIDDEN TESTS\n'
                                  '_ = check("00.1", hidden=True)\n### END HIDDEN TESTS',
                                  "00.1", "abc123")
     assert source.splitlines() == [
         "import course.checks.core as _course_checks",
-        'p_prime = _course_checks.check("00.1", p_prime)',
+        "import course.tools.origin as _course_origin",
+        "p_prime = _course_checks.check('00.1', p_prime, nonce='abc123')",
+        "_course_origin.show_origin('00.1', 'abc123')",
         "_course_checks.check('00.1', hidden=True, nonce='abc123')"]
 
 

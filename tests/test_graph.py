@@ -41,7 +41,7 @@ def test_layout_of_a_neuron_counts_nodes_edges_and_depths():
     index = {id(n): i for i, n in enumerate(lay.nodes)}
     for (p, c) in lay.edges:
         assert p < c and lay.depth[p] < lay.depth[c]
-    assert all(lay.depth[index[id(n)]] == 0 for n in lay.nodes if not n._parents)
+    assert all(lay.depth[index[id(n)]] == 0 for n in lay.nodes if not n.parents)
 
 
 def test_drawn_neuron_has_a_box_per_node_an_arrow_per_edge_and_value_and_grad_labels():
@@ -105,13 +105,13 @@ def test_too_large_a_graph_is_refused_naming_max_nodes():
 
 
 class _LessonNode:
-    """A node of lesson 02's engine: parents in ``parents``, no ``_parents``."""
+    """A node that is not a course.autodiff.Value but has its attributes (a learner's class)."""
 
     def __init__(self, data, parents=(), op="", label=""):
         self.data, self.grad, self.parents, self.op, self.label = data, 0.0, parents, op, label
 
 
-def test_draws_a_node_that_keeps_its_parents_in_parents():
+def test_draws_any_node_with_the_values_attributes():
     x = _LessonNode(2.0, label="x")
     y = _LessonNode(4.0, (x, x), "*", "y")
     lay = layout(y)

@@ -263,3 +263,30 @@ def test_lab_sh_installs_the_torch_that_ci_binder_and_lesson_09s_message_name():
 
     assert pin("scripts/lab.sh") == pin("scripts/test.sh") == pin("binder/requirements.txt")
     assert INSTALL["torch"] == f"torch=={pin('scripts/lab.sh')}"
+
+
+def test_the_tests_tools_go_to_an_environment_of_their_own_not_the_learners_lab():
+    """lab.sh's .venv gets the course and the torch extra only (no nbgrader menus in the lab);
+    test.sh's .venv-test gets the test and teacher tools; CI runs the README's test command."""
+
+    def default_venv(script: str) -> str:
+        match = re.search(r"^VENV=\$\{VENV:-([^}]+)\}$", (ROOT / script).read_text(), re.M)
+        assert match, f"{script} sets no default VENV"
+        return match.group(1)
+
+    def extras(script: str) -> set[str]:
+        found = re.findall(r'-e "\.\[([\w,]+)\]"', (ROOT / script).read_text())
+        assert len(found) == 1, f"{script} should install the course once, with its extras"
+        return set(found[0].split(","))
+
+    assert default_venv("scripts/lab.sh") == ".venv"
+    assert default_venv("scripts/test.sh") == ".venv-test"
+    assert extras("scripts/lab.sh") == {"torch"}
+    assert extras("scripts/test.sh") == {"torch", "test", "dev", "teach"}
+    ignored = (ROOT / ".gitignore").read_text().split()
+    assert ".venv/" in ignored and ".venv-test/" in ignored
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"^bash scripts/\w+\.sh", readme, re.M)
+    assert commands[:2] == ["bash scripts/lab.sh", "bash scripts/test.sh"]
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if "scripts/" in line]
+    assert ci and all(line.startswith("bash scripts/test.sh") for line in ci)

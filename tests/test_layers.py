@@ -200,6 +200,62 @@ def test_sigmoid_at_plus_minus_1000_is_exactly_saturated_and_its_gradient_vanish
     np.testing.assert_array_equal(a, [[0.0, 1.0]])
 
 
+Z_EXTREME = np.array([[-np.inf, -1e200, 0.0, 1e200, np.inf]])
+# The limit of each activation and of its derivative at -inf, -1e200, 0, 1e200, +inf
+# (a = z stays infinite; what matters is that nothing becomes nan).
+EXTREME_LIMITS = {
+    ReLU: ([0, 0, 0, 1e200, np.inf], [0, 0, 0, 1, 1]),
+    LeakyReLU: ([-np.inf, -1e198, 0, 1e200, np.inf], [0.01, 0.01, 0.01, 1, 1]),
+    Sigmoid: ([0, 0, 0.5, 1, 1], [0, 0, 0.25, 0, 0]),
+    Tanh: ([-1, -1, 0, 1, 1], [0, 0, 1, 0, 0]),
+    GELU: ([0, 0, 0, 1e200, np.inf], [0, 0, 0.5, 1, 1]),
+    Identity: ([-np.inf, -1e200, 0, 1e200, np.inf], [1, 1, 1, 1, 1]),
+}
+
+
+def test_every_activation_has_its_limits_at_infinity_listed():
+    assert set(EXTREME_LIMITS) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("cls", ACTIVATIONS, ids=lambda c: c.__name__)
+def test_activations_at_plus_minus_inf_give_their_limits_never_nan(cls):
+    """Regression: ReLU used z * mask, and -inf * 0 is nan; GELU's cubic overflowed."""
+    layer = cls()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = layer.forward(Z_EXTREME)
+        g = layer.backward(np.ones_like(Z_EXTREME))
+    want_a, want_g = EXTREME_LIMITS[cls]
+    np.testing.assert_array_equal(a, [want_a])
+    np.testing.assert_array_equal(g, [want_g])
+
+
+@pytest.mark.parametrize("cls", [ReLU, LeakyReLU, Identity], ids=lambda c: c.__name__)
+def test_an_infinite_upstream_passes_a_piecewise_linear_unit_without_nan(cls):
+    """A dead ReLU sends back 0 even for an infinite upstream (torch's threshold_backward)."""
+    layer = cls()
+    layer.forward(np.array([[-1.0, 2.0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = layer.backward(np.array([[np.inf, -np.inf]]))
+    assert not np.any(np.isnan(g))
+    assert g[0, 1] == -np.inf
+
+
+@pytest.mark.parametrize("cls", ACTIVATIONS, ids=lambda c: c.__name__)
+def test_a_nan_input_stays_nan_so_a_diverged_run_shows_as_one(cls):
+    """The -inf fix must not swallow nan: relu(nan) is nan, as np.maximum and torch.relu give."""
+    with np.errstate(invalid="ignore"):
+        a = cls().forward(np.array([[np.nan, 1.0]]))
+    assert np.isnan(a[0, 0]) and np.isfinite(a[0, 1])
+
+
+def test_relu_of_minus_inf_matches_torch():
+    torch = pytest.importorskip("torch")
+    z = torch.tensor([[-np.inf, -1.0, 2.0, np.inf]], dtype=torch.float64)
+    np.testing.assert_array_equal(ReLU().forward(z).numpy(), torch.relu(z).numpy())
+
+
 # ---------------------------------------------------------------- gradients overwrite by default
 
 
@@ -259,7 +315,7 @@ def test_bad_sizes_and_a_shape_changing_residual_block_are_refused():
 
 def test_numerical_gradient_used_here_is_central_and_float64():
     x = np.array([0.3, -1.2])
-    g = numerical_gradient(lambda: float(np.sum(np.sin(x))), x)
+    g = numerical_gradient(lambda v: float(np.sum(np.sin(v))), x)
     assert relative_error(g, np.cos(x)) < PASS
 
 

@@ -1,13 +1,13 @@
-"""The numbers lesson 03 states, computed with course.twolayer and the lesson's references."""
+"""The numbers lesson 03 states, computed with course.twolayer (the lesson's exercises are its
+objects: worked_example, TwoLayerNet.forward/backward, train)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from course.checks.lesson03 import _hidden_layer_grads, _output_delta, _output_layer_grads
 from course.data import moons
 from course.gradcheck import check_gradients, relative_error
-from course.twolayer import TwoLayerNet, worked_example
+from course.twolayer import TwoLayerNet, train, worked_example
 
 POINT = dict(x=1.5, y=2.0, w1=0.8, b1=0.1, w2=-1.2, b2=0.5)
 
@@ -34,50 +34,35 @@ def _data():
     return (x - x.mean(axis=0)) / x.std(axis=0), labels
 
 
-def _gradients(net, x, y):
-    loss = net.forward(x, y)
-    _, z1, h, yhat, _ = net.cache
-    dW2, db2, dH = _output_layer_grads(h, net.params["W2"], _output_delta(yhat, y))
-    _, dW1, db1 = _hidden_layer_grads(x, z1, dH)
-    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-
-
 def _train(lr, steps=2000):
     x, labels = _data()
     y = labels.reshape(-1, 1).astype(float)
     net = TwoLayerNet(2, 32, 1, seed=0)
-    losses = []
-    for _ in range(steps):
-        loss, grads = _gradients(net, x, y)
-        losses.append(loss)
-        for k, g in grads.items():
-            net.params[k] -= lr * g
+    losses = train(net, x, y, lr, steps)
     net.forward(x, y)
     dead = int(np.all(net.cache[1] <= 0, axis=0).sum())
     accuracy = np.mean((net.cache[3].ravel() > 0.5) == labels)
-    return np.array(losses), dead, accuracy
+    return losses, dead, accuracy, net.cache[3].ravel(), labels
 
 
-def test_the_composed_exercise_references_pass_the_gradient_check_and_match_backward():
+def test_the_network_passes_the_gradient_check_on_the_moons():
     x, labels = _data()
     y = labels.reshape(-1, 1).astype(float)
     net = TwoLayerNet(2, 32, 1, seed=0)
-    _, grads = _gradients(net, x, y)
-    assert check_gradients(lambda: net.forward(x, y), net.params, grads).ok
     net.forward(x, y)
     net.backward()
-    assert all(relative_error(grads[k], net.grads[k]) < 1e-12 for k in grads)
+    assert check_gradients(lambda: net.forward(x, y), net.params, net.grads).ok
 
 
 def test_lr_0_1_trains_smoothly_in_2000_steps_to_95_percent_with_no_dead_unit():
-    losses, dead, accuracy = _train(0.1)
+    losses, dead, accuracy, _, _ = _train(0.1)
     assert round(losses[0], 3) == 0.690 and losses[-1] < 0.05 * losses[0]
     assert np.max(losses[1:] / losses[:-1]) - 1 < 1e-4
     assert accuracy > 0.95 and dead == 0
 
 
 def test_lr_0_2_spikes_51x_after_3_steps_and_kills_8_of_32_units():
-    losses, dead, _ = _train(0.2, steps=50)
+    losses, dead, _, _, _ = _train(0.2, steps=50)
     assert int(np.argmax(losses)) == 3 and round(losses[3] / losses[0]) == 51
     assert dead == 8
 
@@ -93,3 +78,11 @@ def test_units_that_are_off_get_no_blame_and_contributions_sum_to_the_gradient()
     assert np.all(delta_h[z1 <= 0] == 0.0)
     total = sum(np.outer(x[k], delta_h[k]) for k in range(len(x)))
     assert relative_error(total, net.grads["W1"]) < 1e-12
+
+
+def test_squared_error_makes_64_of_191_right_points_overshoot_carrying_12_percent_of_the_loss():
+    _, _, _, yhat, labels = _train(0.1)
+    right = (yhat > 0.5) == (labels == 1)
+    over = right & (((labels == 1) & (yhat > 1)) | ((labels == 0) & (yhat < 0)))
+    share = np.sum((yhat[over] - labels[over]) ** 2) / np.sum((yhat - labels) ** 2)
+    assert (int(over.sum()), int(right.sum()), round(share, 2)) == (64, 191, 0.12)

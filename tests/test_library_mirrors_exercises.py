@@ -1,7 +1,10 @@
 """Each library function that an exercise asks the learner to write agrees with that exercise's
 reference (``get_exercise(id).reference``) on the exercise's own visible and hidden cases.
 
-MIRRORS is the table to update when an exercise changes: (lesson, the name of the exercise's
+Lessons 01-04 need no mirror: their exercises' references are the library's own functions and
+classes, which LIBRARY_REFERENCES proves (``is``, not equality), and lesson 04's layers are also
+run on tests/mathcases.py's cases. MIRRORS is the table to update when an exercise of another
+lesson changes: (lesson, the name of the exercise's
 reference function in course/checks/lessonNN.py, the library function written with the
 exercise's signature). Exercises are found by their reference's name, so renumbering a lesson's
 exercises needs no change here; a reference that disappears, or whose signature no longer fits,
@@ -12,51 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mathcases import BY_NAME, LOSS_CASES
 
-from course import neuron, twolayer
-from course.autodiff import Value
+from course import autodiff, gradcheck, layers, losses, mlp, neuron, twolayer
 from course.checkpoint import segments
-from course.checks.core import get_exercise, lesson_exercises
+from course.checks.core import evaluate, get_exercise, lesson_exercises
 from course.diagnostics import dead_fraction
-from course.layers import Linear, ReLU
-from course.losses import SoftmaxCrossEntropy
 from course.optim import SGD, Adam, AdamW, clip_grad_norm
-
-
-def neuron_grads(x, y, w, b):
-    g = neuron.backward(neuron.forward(w, b, x, y))
-    return g.dL_dw, g.dL_db
-
-
-def mul_backward(a, b, out_grad):
-    va, vb = Value(a), Value(b)
-    (va * vb).backward(out_grad)
-    return va.grad, vb.grad
-
-
-def worked_backward(x, y, w1, b1, w2, b2):
-    g = twolayer.worked_example(x, y, w1, b1, w2, b2)
-    return g.dL_dw1, g.dL_db1, g.dL_dw2, g.dL_db2
-
-
-def linear_backward(x, W, delta):
-    layer = Linear(*W.shape)
-    layer.params["W"] = W
-    layer.forward(x)
-    dx = layer.backward(delta)
-    return dx, layer.grads["W"], layer.grads["b"]
-
-
-def relu_backward(upstream, z):
-    layer = ReLU()
-    layer.forward(z)
-    return layer.backward(upstream)
-
-
-def ce_delta(logits, labels):
-    loss = SoftmaxCrossEntropy()
-    loss.forward(logits, labels)
-    return loss.backward()
 
 
 def momentum_step(w, g, velocity, lr=0.1, mu=0.9):
@@ -100,12 +65,6 @@ def segment_bounds(n_layers, k):
 
 
 MIRRORS = [
-    ("01", "_neuron_grads", neuron_grads),
-    ("02", "_mul_backward", mul_backward),
-    ("03", "_worked_backward", worked_backward),
-    ("04", "_linear_backward", linear_backward),
-    ("04", "_relu_backward", relu_backward),
-    ("04", "_ce_delta", ce_delta),
     ("05", "_momentum_step", momentum_step),
     ("05", "_adam_step", adam_step),
     ("05", "_adamw_step", adamw_step),
@@ -148,3 +107,63 @@ def test_library_function_agrees_with_the_exercise_reference(lesson, reference, 
     for i, args in enumerate(cases):
         want = exercise.reference(*args)
         _same(library(*args), want, f"exercise {exercise.id} ({reference}), case {i}")
+
+
+# Lessons 01-04 have no mirror: their exercises' references ARE the library's objects.
+LIBRARY_REFERENCES = {
+    "01.1": neuron.dL_da, "01.2": neuron.da_dz, "01.3": neuron.neuron_grads,
+    "01.4": neuron.predict_loss, "01.5": neuron.gd_step, "01.6": neuron.loss_and_grads,
+    "01.7": neuron.descent_path,
+    "02.1": autodiff.Value, "02.2": autodiff.Value, "02.3": autodiff.Value,
+    "02.4": autodiff.Value, "02.5": autodiff.MLP, "02.6": autodiff.fit, "02.7": autodiff.Dual,
+    "03.1": twolayer.worked_example, "03.2": twolayer.TwoLayerNet, "03.3": twolayer.TwoLayerNet,
+    "03.4": twolayer.train,
+    "04.1": layers.Linear, "04.2": layers.ReLU, "04.3": losses.SoftmaxCrossEntropy,
+    "04.4": mlp.MLP, "04.5": mlp.l2_penalty, "04.6": mlp.sgd_train, "04.7": mlp.tune_l2,
+    "04.8": gradcheck.numerical_gradient, "04.9": gradcheck.relative_error,
+    "04.10": gradcheck.check_layer,
+}
+
+
+@pytest.mark.parametrize(("exercise", "library"), LIBRARY_REFERENCES.items(),
+                         ids=list(LIBRARY_REFERENCES))
+def test_the_exercise_reference_is_the_library_object_itself(exercise, library):
+    assert get_exercise(exercise).reference is library
+
+
+def test_every_exercise_of_lessons_01_to_04_is_listed():
+    listed = {e.id for lesson in ("01", "02", "03", "04") for e in lesson_exercises(lesson)}
+    assert listed == set(LIBRARY_REFERENCES)
+
+
+def test_relu_layer_follows_the_math_case_and_either_slope_at_0_passes_its_exercise():
+    case = BY_NAME["relu"]
+    z = np.linspace(*case.domain, 13).reshape(1, -1)
+    z = z[:, z[0] != 0]
+    relu = layers.ReLU()
+    np.testing.assert_allclose(relu.forward(z), case.numpy(z))
+    np.testing.assert_allclose(relu.backward(np.ones_like(z)), case.derivative(z))
+
+    class SlopeOneAtZero(layers.ReLU):
+        def forward(self, z):
+            self.cache = z >= 0
+            return z * self.cache
+
+    assert evaluate(get_exercise("04.2"), SlopeOneAtZero).passed
+
+
+def test_softmax_cross_entropy_follows_the_math_case():
+    case = next(c for c in LOSS_CASES if c.course == "SoftmaxCrossEntropy")
+    logits, labels = case.make(np.random.default_rng(0))
+    loss_fn = losses.SoftmaxCrossEntropy()
+    assert float(loss_fn.forward(logits, labels)) == pytest.approx(case.numpy(logits, labels))
+    numerical = gradcheck.numerical_gradient(lambda v: case.numpy(v, labels), logits.copy())
+    assert gradcheck.relative_error(loss_fn.backward(), numerical) <= gradcheck.PASS
+
+
+def test_linear_layer_gradients_pass_the_check_on_the_math_cases_shapes():
+    rng = np.random.default_rng(1)
+    for d_in, d_out in [(3, 2), (2, 5), (4, 4)]:
+        errors = gradcheck.check_layer(layers.Linear(d_in, d_out, rng=rng),
+                                       rng.normal(size=(6, d_in)), rng.normal(size=(6, d_out)))
+        assert max(errors.values()) <= gradcheck.PASS

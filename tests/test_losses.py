@@ -70,6 +70,52 @@ def test_logits_of_plus_minus_1000_give_finite_loss_and_delta_without_warnings()
         np.testing.assert_allclose(bce.backward(), [1 / 3, -1 / 3, 0.0])
 
 
+def test_a_minus_inf_logit_of_a_class_that_is_not_the_label_costs_nothing():
+    """Regression: log_p * onehot made -inf * 0 = nan; torch's cross_entropy gives the limit."""
+    logits = np.array([[-np.inf, 1.0, 2.0], [0.0, -np.inf, 0.0]])
+    ce = SoftmaxCrossEntropy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = float(ce.forward(logits, np.array([1, 2])))
+        delta = ce.backward()
+    want = (np.log1p(np.exp(1.0)) + np.log(2.0)) / 2
+    assert loss == pytest.approx(want, rel=1e-12)
+    assert delta[0, 0] == 0.0 and delta[1, 1] == 0.0 and np.all(np.isfinite(delta))
+
+
+def test_the_label_at_minus_inf_costs_inf_with_a_finite_delta():
+    ce = SoftmaxCrossEntropy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(ce.forward(np.array([[-np.inf, 0.0]]), np.array([0]))) == np.inf
+        np.testing.assert_array_equal(ce.backward(), [[-1.0, 1.0]])
+
+
+@pytest.mark.parametrize(
+    ("z", "y", "loss", "delta"),
+    [
+        (np.inf, 1.0, 0.0, 0.0),
+        (-np.inf, 0.0, 0.0, 0.0),
+        (np.inf, 0.0, np.inf, 1.0),
+        (-np.inf, 1.0, np.inf, -1.0),
+        (np.inf, 0.5, np.inf, 0.5),
+    ],
+)
+def test_binary_cross_entropy_at_infinite_logits_gives_the_limit(z, y, loss, delta):
+    """Regression: 0 * logits and y * logits met inf * 0 and inf - inf (nan, also in torch)."""
+    bce = BinaryCrossEntropy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(bce.forward(np.array([z]), np.array([y]))) == loss
+        np.testing.assert_array_equal(bce.backward(), [delta])
+
+
+def test_a_nan_logit_gives_a_nan_loss_so_a_diverged_run_shows_as_one():
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(float(SoftmaxCrossEntropy()(np.array([[np.nan, 0.0]]), np.array([1]))))
+        assert np.isnan(float(BinaryCrossEntropy()(np.array([np.nan]), np.array([1.0]))))
+
+
 def test_float32_logits_keep_their_dtype():
     ce = SoftmaxCrossEntropy()
     loss = ce.forward(np.zeros((2, 3), dtype=np.float32), np.array([0, 2]))

@@ -272,3 +272,52 @@ def test_eval_reaches_batchnorm_inside_residual_blocks_and_train_restores_it():
     block = net.layers[0]
     block.eval()
     assert not block.training and not norms[0].training and norms[1].training
+
+
+def test_classes_build_the_network_from_other_layer_classes_with_the_same_weights():
+    from course.layers import Linear, ReLU
+
+    class MyLinear(Linear):
+        pass
+
+    class MyReLU(ReLU):
+        pass
+
+    mine = MLP([3, 5, 2], seed=4, classes={"linear": MyLinear, "relu": MyReLU})
+    lib = MLP([3, 5, 2], seed=4)
+    assert [type(layer) for layer in mine.layers] == [MyLinear, MyReLU, MyLinear]
+    for name, p in lib.parameters().items():
+        np.testing.assert_array_equal(mine.parameters()[name], p)
+
+
+def test_l2_penalty_returns_half_lambda_sum_of_squared_weights_and_adds_lambda_w():
+    from course.mlp import l2_penalty
+
+    net = MLP([3, 4, 2], seed=0)
+    net.layers[0].params["b"][...] = 1.0
+    before = {k: g.copy() + 0.5 for k, g in net.gradients().items()}
+    for layer in net.linear_layers():
+        layer.grads = {k: np.full_like(p, 0.5) for k, p in layer.params.items()}
+    penalty = l2_penalty(net, 0.1)
+    weights = [layer.params["W"] for layer in net.linear_layers()]
+    assert penalty == pytest.approx(0.05 * sum(float(np.sum(W**2)) for W in weights))
+    for name, g in net.gradients().items():
+        extra = 0.1 * net.parameters()[name] if name.endswith("W") else 0.0
+        np.testing.assert_allclose(g, before[name] + extra)
+
+
+def test_sgd_train_holds_out_a_validation_split_and_records_it_before_and_after():
+    from course.data import spiral
+    from course.losses import SoftmaxCrossEntropy
+    from course.mlp import sgd_train
+
+    x, y = spiral(60, seed=0)
+    net = MLP([2, 16, 3], seed=0)
+    history = sgd_train(net, SoftmaxCrossEntropy(), x, y, lr=0.5, lam=1e-3, batch=16, steps=40,
+                        every=10)
+    assert len(history["train"]) == 40 and len(history["val_loss"]) == 5
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    order = np.random.default_rng(0).permutation(60)
+    val = order[:12]
+    out = net.forward(x[val])
+    assert history["val_acc"][-1] == pytest.approx(np.mean(np.argmax(out, axis=1) == y[val]))

@@ -13,7 +13,7 @@ from course.gradcheck import PASS, numerical_gradient, relative_error
 def test_hand_gradients_match_central_differences_and_autodiff(w, b, x, y):
     g = neuron.backward(neuron.forward(w, b, x, y))
     p = np.array([w, b])
-    num = numerical_gradient(lambda: neuron.forward(p[0], p[1], x, y).L, p)
+    num = numerical_gradient(lambda p: neuron.forward(p[0], p[1], x, y).L, p)
     assert relative_error([g.dL_dw, g.dL_db], num) <= 1e-7 * 100
     vw, vb = Value(w), Value(b)
     ((vw * x + vb).sigmoid() - y).__pow__(2).backward()

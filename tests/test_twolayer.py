@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from course.gradcheck import PASS, numerical_gradient, relative_error
-from course.twolayer import TwoLayerNet
+from course.twolayer import TwoLayerNet, train
 
 
 def test_backward_matches_central_differences():
@@ -12,7 +12,7 @@ def test_backward_matches_central_differences():
     net.forward(x, y)
     net.backward()
     for name, p in net.params.items():
-        num = numerical_gradient(lambda: net.forward(x, y), p)
+        num = numerical_gradient(lambda _: net.forward(x, y), p)
         assert relative_error(net.grads[name], num) <= PASS * 100, name
 
 
@@ -57,7 +57,7 @@ def test_worked_example_gradients_match_central_differences():
     for name in ("w1", "b1", "w2", "b2"):
         p = np.array([WORKED[name]])
 
-        def loss(p=p, name=name):
+        def loss(p, name=name):
             return _loss_of({**WORKED, name: float(p[0])})
 
         assert relative_error(ex.grads()[name], numerical_gradient(loss, p)[0]) <= PASS, name
@@ -93,3 +93,20 @@ def test_worked_example_table_lists_every_intermediate_and_bad_input_is_named():
     assert all(k in text for k in WORKED_FORWARD + WORKED_BACKWARD)
     with pytest.raises(TypeError, match="w2 must be a real number, got str"):
         worked_example(**{**WORKED, "w2": "1"})
+
+
+def test_train_is_full_batch_gradient_descent_recording_the_loss_before_each_step():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(6, 2)), rng.normal(size=(6, 1))
+    net, by_hand = TwoLayerNet(2, 4, 1, seed=0), TwoLayerNet(2, 4, 1, seed=0)
+    losses = train(net, x, y, lr=0.05, steps=3)
+    expected = []
+    for _ in range(3):
+        expected.append(by_hand.forward(x, y))
+        by_hand.backward()
+        for k in by_hand.params:
+            by_hand.params[k] = by_hand.params[k] - 0.05 * by_hand.grads[k]
+    np.testing.assert_allclose(losses, expected)
+    assert losses.shape == (3,) and losses[-1] < losses[0]
+    for k in net.params:
+        np.testing.assert_allclose(net.params[k], by_hand.params[k])

@@ -15,7 +15,8 @@ COMMANDS = {
     "release": ("course.tools.release",
                 "stamp nbgrader metadata on solutions/ and make lessons/ (exercises open)"),
     "execute": ("course.tools.execute", "run notebooks in place and store their outputs clean"),
-    "grade": ("course.tools.grade", "grade submitted notebooks: score table, CSV and JSON"),
+    "grade": ("course.tools.grade",
+              "grade submitted notebooks: scores (CSV, JSON), class report, feedback pages"),
 }
 
 

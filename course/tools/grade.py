@@ -10,13 +10,18 @@ What a grade is, the same definition as nbgrader's autograde of the stamped solu
   record displayed by learner code, a redefined ``check`` or a visible check earns nothing.
 - An exercise earns its points when its grader-owned check reported "passed" and its cell ended
   without an error. A check that did not report (the kernel died, a time limit, the cell raised)
-  earns 0 and the reason is given.
+  earns 0 and the reason is given. An answer that is the course's own object (a function or
+  class defined in ``course.*``, see ``course.tools.origin``) earns 0 with a note: the grader
+  judges the answer given to the visible check, not the name that check rebinds to the reference.
+- The grader's visible check carries the nonce too; both checks' statuses and planted-mistake
+  keys go into grades.json and make the class report and the feedback pages (course.tools.report).
 - Isolation: each submission is copied alone into an empty temporary folder and runs there, so
   no learner ``.py`` file or package is importable; the first (grader-owned) cell asserts that
   ``course`` is the package this grader runs. Symbolic links, and paths resolving outside the
   folder named on the command line, are refused; each submission is hashed before and after.
 - One bad file never stops the class: it becomes its own row, "skipped: <reason>"; files that are
-  not notebooks and folders without a notebook are named.
+  not notebooks and folders without a notebook are named, and a file named on the command line
+  that is not a notebook is refused with a message while every notebook is graded.
 - Each notebook runs in a child forked from this process (nbclient and nbformat already
   imported, so no import cost per notebook), in its own session with its kernel: a cell past
   ``--timeout-cell`` is interrupted and the rest still runs; past ``--timeout-total`` the child
@@ -25,6 +30,7 @@ What a grade is, the same definition as nbgrader's autograde of the stamped solu
 
 from __future__ import annotations
 
+import ast
 import csv
 import hashlib
 import json
@@ -45,8 +51,10 @@ import nbformat
 from nbclient.exceptions import DeadKernelError
 
 import course
-from course.checks.core import RECORD_MIME, lesson_exercises
+from course.checks.core import INPUTS_CHANGED, RECORD_MIME, Exercise, lesson_exercises
+from course.tools.origin import ORIGIN_MIME
 from course.tools.release import CHECK_CALL, ROOT, release_code, stamp
+from course.tools.report import summary, write_report
 from course.tools.runner import run_notebook
 
 SETUP_ID = "course-grader-setup"
@@ -203,10 +211,18 @@ def _grade_id(cell) -> str | None:
 
 def grader_source(check_cell_source: str, exercise_id: str, nonce: str) -> str:
     """The grader's copy of a check cell: the visible check and the hidden test, both calling the
-    course's own ``check`` (a learner's redefinition is not used), the hidden one with ``nonce``."""
+    course's own ``check`` with ``nonce`` (a learner's redefinition is not used), and between them
+    the record of where the answer given to the visible check comes from (course.tools.origin)."""
     visible = release_code(check_cell_source, lambda line: "")
-    visible = re.sub(r"(?<![\w.])check\(", "_course_checks.check(", visible)
-    return (f"import course.checks.core as _course_checks\n{visible}\n"
+    tree = ast.parse(visible)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "check":
+            node.func = ast.Attribute(ast.Name("_course_checks", ast.Load()), "check", ast.Load())
+            node.keywords.append(ast.keyword("nonce", ast.Constant(nonce)))
+    return (f"import course.checks.core as _course_checks\n"
+            f"import course.tools.origin as _course_origin\n{ast.unparse(tree)}\n"
+            f"_course_origin.show_origin({exercise_id!r}, {nonce!r})\n"
             f"_course_checks.check({exercise_id!r}, hidden=True, nonce={nonce!r})")
 
 
@@ -254,6 +270,8 @@ def prepare(nb, solution, nonce: str, exercise_ids: list[str]) -> list[str]:
             continue
         cell = nbformat.v4.new_code_cell(
             f"import course.checks.core as _course_checks\n"
+            f"import course.tools.origin as _course_origin\n"
+            f"_course_origin.show_origin({exercise_id!r}, {nonce!r})\n"
             f"_course_checks.check({exercise_id!r}, hidden=True, nonce={nonce!r})",
             id=f"course-grader-{exercise_id.replace('.', '-')}")
         cell.metadata[GRADER_FLAG] = exercise_id
@@ -306,6 +324,12 @@ def _error_of(cell) -> str | None:
     return f"{errors[-1].get('ename', 'Error')}: {first[0] if first else ''}".strip()
 
 
+def _displayed(cell, mime: str) -> list:
+    """The data a cell's outputs displayed under ``mime``."""
+    return [o["data"][mime] for o in cell.get("outputs", [])
+            if isinstance(o.get("data"), dict) and mime in o["data"]]
+
+
 def _child(nb, folder: str, report_path: str, timeout_cell: int) -> None:
     """In the forked child: run ``nb`` in ``folder``, append JSON lines to ``report_path``."""
     os.setsid()
@@ -329,9 +353,8 @@ def _child(nb, folder: str, report_path: str, timeout_cell: int) -> None:
         if error and error.startswith("KeyboardInterrupt") and seconds >= timeout_cell:
             emit(problem=f"{_cell_label(nb, index)} ran past {timeout_cell} s (interrupted)")
         if cell.metadata.get(GRADER_FLAG):
-            records = [o["data"][RECORD_MIME] for o in cell.get("outputs", [])
-                       if isinstance(o.get("data"), dict) and RECORD_MIME in o["data"]]
-            emit(owned=index, records=records, error=error)
+            emit(owned=index, records=_displayed(cell, RECORD_MIME),
+                 origins=_displayed(cell, ORIGIN_MIME), error=error)
 
     def on_kernel(pgid):
         state["pgid"] = pgid
@@ -423,32 +446,60 @@ def score(lesson: str, nb, lines: list[dict], nonce: str) -> list[dict]:
     rows = []
     for ex in lesson_exercises(lesson):
         cells = [i for i, c in enumerate(nb.cells) if c.metadata.get(GRADER_FLAG) == ex.id]
-        status, note, earned = "not graded", "", 0
+        row = {"exercise": ex.id, "title": ex.title, "status": "not graded",
+               "points": ex.points, "earned": 0, "note": "", "visible": None, "hidden": None}
         if not cells:
-            note = f"the solution notebook has no check of {ex.id}"
+            row["note"] = f"the solution notebook has no check of {ex.id}"
+        elif owned.get(cells[-1]) is None:
+            why = ending or "the run stopped before it"
+            row.update(status="did not run",
+                       note=f"the grader's check of {ex.id} did not run: {why}")
         else:
-            report = owned.get(cells[-1])
-            if report is None:
-                status = "did not run"
-                why = ending or "the run stopped before it"
-                note = f"the grader's check of {ex.id} did not run: {why}"
-            else:
-                mine = [r for r in report["records"] if isinstance(r, dict)
-                        and r.get("nonce") == nonce and r.get("id") == ex.id and r.get("hidden")]
-                error = report.get("error")
-                if not mine:
-                    status = "raised"
-                    note = (f"the grader's check of {ex.id} raised {error}" if error
-                            else f"the grader's check of {ex.id} did not report")
-                else:
-                    status = str(mine[-1].get("status"))
-                    note = str(mine[-1].get("diagnosis", ""))
-                    if status == "passed" and error:
-                        status, note = "raised", f"the check cell ended with {error}"
-                    earned = ex.points if status == "passed" else 0
-        rows.append({"exercise": ex.id, "title": ex.title, "status": status,
-                     "points": ex.points, "earned": earned, "note": note})
+            row.update(judge(ex, owned[cells[-1]], nonce))
+        rows.append(row)
     return rows
+
+
+def _ours(items, exercise_id: str, nonce: str) -> list[dict]:
+    return [r for r in items if isinstance(r, dict) and r.get("nonce") == nonce
+            and r.get("id") == exercise_id]
+
+
+def _verdict(ex: Exercise, record: dict | None) -> dict | None:
+    """A check record reduced to what the reports use: its status and its mistake's key, when
+    the key is one this exercise plants (or the inputs guard's)."""
+    if record is None:
+        return None
+    key = record.get("mistake")
+    known = {m.key for m in ex.mistakes} | {INPUTS_CHANGED}
+    return {"status": str(record.get("status")), "mistake": key if key in known else None}
+
+
+def judge(ex: Exercise, report: dict, nonce: str) -> dict:
+    """Status, earned points, note and the two checks' verdicts of exercise ``ex`` from the
+    report of its grader-owned cell: only records carrying ``nonce`` count. An answer that is
+    the course's own object earns 0."""
+    records = _ours(report.get("records", []), ex.id, nonce)
+    hidden = next((r for r in reversed(records) if r.get("hidden") is True), None)
+    visible = next((r for r in reversed(records) if r.get("hidden") is False), None)
+    origin = next(iter(_ours(report.get("origins", []), ex.id, nonce)[-1:]), None)
+    error = report.get("error")
+    out = {"visible": _verdict(ex, visible), "hidden": _verdict(ex, hidden), "earned": 0}
+    if hidden is None:
+        out.update(status="raised", note=f"the grader's check of {ex.id} raised {error}"
+                   if error else f"the grader's check of {ex.id} did not report")
+        return out
+    status, note = str(hidden.get("status")), str(hidden.get("diagnosis", ""))
+    if origin is None:
+        status, note = "raised", f"the grader's check of {ex.id} did not report the answer's origin"
+    elif origin.get("origin"):
+        status = "course object"
+        note = (f"the answer given to the check is the course's own {origin['origin']}, not code "
+                "written in the notebook: 0 points")
+    elif status == "passed" and error:
+        status, note = "raised", f"the check cell ended with {error}"
+    out.update(status=status, note=note, earned=ex.points if status == "passed" else 0)
+    return out
 
 
 def _sha256(path: Path) -> str:
@@ -583,12 +634,24 @@ def add_arguments(parser) -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="notebooks graded at once, each with its own kernel (default 1)")
     parser.add_argument("--out", type=Path, default=Path("grades"),
-                        help="folder for grades.csv and grades.json (default ./grades)")
+                        help="folder for grades.csv, grades.json, report.html, report.json and "
+                             "feedback/ (default ./grades)")
+    parser.add_argument("--anonymous", action="store_true",
+                        help="leave learners' names out of the class report (report.html/json)")
     parser.add_argument("--solutions", type=Path, default=ROOT / "solutions",
                         help="solution notebooks holding the hidden tests (default solutions/)")
 
 
+def refused_arguments(paths: list[Path]) -> list[str]:
+    """A message for each path named on the command line that is not a notebook or a folder."""
+    return [f"course grade: {p}: not a notebook (.ipynb) or a folder of notebooks: refused "
+            "(the other paths are graded)" for p in paths
+            if p.is_file() and not p.is_symlink() and p.suffix != ".ipynb"]
+
+
 def run(args) -> int:
+    for message in refused_arguments(args.paths):
+        print(message, file=sys.stderr)
     grades = grade_all(args.paths, args.solutions, args.timeout_cell, args.timeout_total,
                        args.jobs)
     if not grades:
@@ -597,9 +660,12 @@ def run(args) -> int:
         return 2
     print(table(grades))
     csv_path, json_path = write_reports(grades, args.out)
-    print(f"wrote {csv_path} and {json_path}")
+    report = write_report(grades, args.out, args.paths, anonymous=args.anonymous)
+    print(summary(report))
+    print(f"wrote {csv_path}, {json_path}, {args.out / 'report.html'}, "
+          f"{args.out / 'report.json'} and {report['feedback_pages']} feedback pages in "
+          f"{args.out / 'feedback'}")
     skipped = sum(1 for g in grades if g.skipped)
     if skipped:
         print(f"course grade: {skipped} path(s) skipped (named above)", file=sys.stderr)
     return 1 if skipped else 0
-

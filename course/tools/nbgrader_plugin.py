@@ -20,8 +20,8 @@ from nbgrader.preprocessors import ClearSolutions
 from course.tools.release import (
     BEGIN_SOLUTION,
     END_SOLUTION,
-    _exercise_label,
-    _next_check_id,
+    exercise_label,
+    next_check_id,
     regions,
     release_code,
     release_markdown,
@@ -44,8 +44,8 @@ class CourseClearSolutions(ClearSolutions):
             return False
         if cell.cell_type == "code":
             cells, index = self._cells, self._index
-            cell.source = release_code(cell.source, lambda line: _exercise_label(
-                _next_check_id(cells, index, line)))
+            cell.source = release_code(cell.source, lambda line: exercise_label(
+                next_check_id(cells, index, line)))
         else:
             cell.source = release_markdown(cell.source)
         return True

@@ -64,13 +64,6 @@ def regions(lines: list[str], begin: str, end: str) -> list[tuple[int, int]]:
     return found
 
 
-def hidden_test_code(source: str) -> str:
-    """The code inside a cell's hidden-test regions (markers dropped), '' when there are none."""
-    lines = source.splitlines()
-    return "\n".join(
-        "\n".join(lines[a + 1: b - 1]) for a, b in regions(lines, BEGIN_HIDDEN, END_HIDDEN))
-
-
 def _remove_hidden(source: str) -> str:
     lines = source.splitlines()
     for a, b in reversed(regions(lines, BEGIN_HIDDEN, END_HIDDEN)):
@@ -119,7 +112,8 @@ def release_markdown(source: str) -> str:
     return "\n".join(lines)
 
 
-def _exercise_label(exercise_id: str | None) -> str:
+def exercise_label(exercise_id: str | None) -> str:
+    """The text a released stub raises: 'Exercise 01.1: <title>' (the id alone when unknown)."""
     if exercise_id is None:
         return "Exercise: write your code here"
     try:
@@ -130,7 +124,7 @@ def _exercise_label(exercise_id: str | None) -> str:
         return f"Exercise {exercise_id}"
 
 
-def _next_check_id(cells: list, index: int, line: int) -> str | None:
+def next_check_id(cells: list, index: int, line: int) -> str | None:
     """The exercise id of the first check(...) call after ``line`` of cell ``index``."""
     own = "\n".join(cells[index].source.splitlines()[line:])
     for text in [own] + [c.source for c in cells[index + 1:] if c.cell_type == "code"]:
@@ -196,7 +190,7 @@ def nbgrader_metadata(nb) -> list[dict | None]:
                                  _exercise_points(ex_id, where)))
         elif has_solution:
             first = next(a for a, _ in regions(lines, BEGIN_SOLUTION, END_SOLUTION))
-            ex_id = _next_check_id(nb.cells, i, first) if cell.cell_type == "code" else None
+            ex_id = next_check_id(nb.cells, i, first) if cell.cell_type == "code" else None
             name = f"ex{ex_id.replace('.', '_')}" if ex_id else _cell_name(cell, i)
             if cell.cell_type == "markdown":
                 out.append(_nbgrader(True, True, False, unique(f"{name}_answer"), 0))
@@ -254,8 +248,8 @@ def release_notebook(nb) -> nbformat.NotebookNode:
         if derived[i] is not None:
             meta.update(_locks(derived[i]), nbgrader=derived[i])
         if cell.cell_type == "code":
-            src = release_code(cell.source, lambda line, i=i: _exercise_label(
-                _next_check_id(nb.cells, i, line)))
+            src = release_code(cell.source, lambda line, i=i: exercise_label(
+                next_check_id(nb.cells, i, line)))
             if not src.strip() and cell.source.strip():
                 continue
             new = nbformat.v4.new_code_cell(src, id=cell_id, metadata=meta)

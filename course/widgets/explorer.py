@@ -24,9 +24,9 @@ from course.explore import (
     N_POINTS,
     OPTIMIZERS,
     Settings,
-    _require_choice,
     at_initialisation,
     gradient_profile,
+    require_choice,
     train_run,
     train_stream,
     two_moons,
@@ -88,9 +88,9 @@ class Explorer:
     def __init__(self, settings: Settings | None = None, controls=CONTROLS, views=VIEWS,
                  dpi: int = DPI):
         for c in controls:
-            _require_choice("controls entry", c, CONTROLS)
+            require_choice("controls entry", c, CONTROLS)
         for v in views:
-            _require_choice("views entry", v, VIEWS)
+            require_choice("views entry", v, VIEWS)
         self.settings = settings or Settings()
         self.views = tuple(views)
         self.cache = _Cache()

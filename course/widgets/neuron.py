@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from course.neuron import LR_MAX, LR_MIN, STEPS, _check_lr, descend, neuron_data, sigmoid
+from course.neuron import LR_MAX, LR_MIN, STEPS, check_lr, descend, neuron_data, sigmoid
 from course.widgets.figure import new_figure, png, style_axes
 
 COLOURS = {"converges": "#1a7f37", "still descending": "#9a6700", "oscillates": "#8250df",
@@ -29,7 +29,7 @@ class NeuronExplorer:
         self.steps = steps
         self.x, self.y = neuron_data()
         self.slider = widgets.FloatLogSlider(
-            value=_check_lr(lr), base=10, min=math.log10(LR_MIN), max=math.log10(LR_MAX),
+            value=check_lr(lr), base=10, min=math.log10(LR_MIN), max=math.log10(LR_MAX),
             step=0.05, description="learning rate", readout_format=".3g",
             style={"description_width": "initial"}, continuous_update=True,
             layout=widgets.Layout(width="60%"))
