@@ -30,13 +30,20 @@ mlp                   04      the MLP: a list of layers, forward, backward, para
 gradcheck             00-04   central differences (numerical_gradient(f, x)), relative error,
                               pass/suspicious thresholds; check_layer (one layer alone)
 initializers          04, 06  zeros, normal, Xavier, He
-optim                 05      SGD (momentum), Adam, AdamW; global-norm clipping
-train                 05      fit (the training loop, divergence reported), predict, accuracy
-plots                 03-06   loss curves, decision boundaries, per-layer gradient norms
+optim                 05      SGD (momentum), RMSprop, Adam, AdamW; warmup_cosine (the rate
+                              schedule); global-norm clipping
+train                 05      fit (the training loop, divergence reported, a schedule),
+                              predict, accuracy
+experiment            05-06   the fair experiment: carve_validation, experiment (tune on
+                              validation, then every seed, test once), Result, cliff,
+                              results_table
+plots                 03-06   loss curves, decision boundaries, per-layer gradient norms;
+                              sweeps, seed spreads, a watched run
 explore               05-06   the explorer's compute: gradient profile, Jacobian norms,
                               training runs (streamed), one clipped step
 diagnostics           06-07   per-layer gradient norms, dead and saturated units,
-                              update-to-weight ratios
+                              update-to-weight ratios; layer_pass and watch_run (a whole run
+                              watched layer by layer)
 clinic                07      broken training runs, one per symptom, with their fixes; their
                               recipes (HEALTHY, BROKEN, train_recipe)
 mystery               07      mystery runs made of four replaceable pieces (prepare, init,

@@ -163,3 +163,115 @@ def update_to_weight(before: Mapping, after: Mapping) -> LayerTable:
         ratio = float(np.linalg.norm(w1 - w0)) / norm if norm > 0 else math.inf
         rows.append([name, ratio])
     return LayerTable("update-to-weight ratio", ["parameter", "ratio"], rows)
+
+
+# ---------------------------------------------------------------- watching a whole run
+# Lesson 06's "watch a run, layer by layer": every few steps of a training run, each layer's
+# activations and the gradient arriving at them as histograms, the saturated (or dead) fraction
+# and every weight matrix's update-to-weight ratio.
+
+WATCH_BINS = 41
+WATCHED = (ReLU, Sigmoid, Tanh)
+
+
+def layer_pass(net, loss_fn, x, y):
+    """One forward and one backward pass through ``net.layers``, keeping every layer's output.
+
+    x: (n, d_in), y: labels. Returns (loss, outputs, upstreams): loss a float; outputs[i] the
+    output of net.layers[i] (n, d_i); upstreams[i] dL/d(outputs[i]), same shape. The layers'
+    gradients are stored as by ``net.backward`` (the optimizer can step on them).
+    """
+    outputs, h = [], x
+    for layer in net.layers:
+        h = layer.forward(h)
+        outputs.append(h)
+    loss = float(loss_fn.forward(h, y))
+    g = loss_fn.backward()
+    upstreams = [None] * len(net.layers)
+    for i in range(len(net.layers) - 1, -1, -1):
+        upstreams[i] = g
+        g = net.layers[i].backward(g)
+    return loss, outputs, upstreams
+
+
+@dataclass
+class RunWatch:
+    """What :func:`watch_run` saw.
+
+    layers: names of the watched layers ('3 Tanh', input side first). steps: the steps recorded.
+    act_hist, grad_hist: (len(steps), len(layers), bins) histogram counts of the activations
+    and of |dL/dh| (log10) at each recorded step; act_edges, grad_edges: the bin edges.
+    saturated: (len(steps), len(layers)) fraction of activations saturated (Sigmoid, Tanh) or
+    zero (ReLU). grad_rms: (len(steps), len(layers)) root mean square of dL/dh. weights: names
+    of the weight matrices; update_ratio: (number of steps run, len(weights)), each matrix's
+    ||W_after - W_before|| / ||W_before|| at every step. loss: the loss at every step.
+    """
+
+    layers: list
+    steps: list
+    act_edges: np.ndarray
+    act_hist: np.ndarray
+    grad_edges: np.ndarray
+    grad_hist: np.ndarray
+    saturated: np.ndarray
+    grad_rms: np.ndarray
+    weights: list
+    update_ratio: np.ndarray
+    loss: list
+
+
+def _saturation(layer, a: np.ndarray, tol: float) -> float:
+    if isinstance(layer, ReLU):
+        return float(np.mean(a <= 0.0))
+    low, high = next(b for cls, b in BOUNDS.items() if isinstance(layer, cls))
+    return float(np.mean((a <= low + tol) | (a >= high - tol)))
+
+
+def watch_run(net, loss_fn, opt, x, y, steps: int, every: int = 10, pass_fn=None,
+              act_range: tuple = (-1.0, 1.0), tol: float = SATURATION_TOL) -> RunWatch:
+    """Train ``net`` full-batch for ``steps`` steps of ``opt`` and watch every layer.
+
+    x: (n, d_in), y: labels. Each step runs ``pass_fn(net, loss_fn, x, y)`` (default
+    :func:`layer_pass`: the learner's exercise 06.8 has its signature), then ``opt.step``.
+    Activation layers (ReLU, Sigmoid, Tanh; inside residual blocks not opened) are watched at
+    step 1 and every ``every`` steps: histograms of their outputs over ``act_range`` and of
+    log10 |dL/dh| over [-12, 0], the saturated or dead fraction (within ``tol`` of a bound) and
+    the rms gradient. Every weight matrix's update-to-weight ratio is kept at every step.
+    """
+    pass_fn = layer_pass if pass_fn is None else pass_fn
+    watched = [i for i, layer in enumerate(net.layers) if isinstance(layer, WATCHED)]
+    act_edges = np.linspace(*act_range, WATCH_BINS + 1)
+    grad_edges = np.linspace(-12.0, 0.0, WATCH_BINS + 1)
+    rec = {"steps": [], "act": [], "grad": [], "sat": [], "rms": []}
+    ratios, losses = [], []
+    with np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
+            loss, outputs, upstreams = pass_fn(net, loss_fn, x, y)
+            losses.append(float(loss))
+            if step == 1 or step % every == 0:
+                _record(rec, step, net, watched, outputs, upstreams, act_edges, grad_edges, tol)
+            before = {k: copy(p) for k, p in net.parameters().items() if len(p.shape) >= 2}
+            opt.step(net.gradients())
+            table = update_to_weight(before, net.parameters())
+            ratios.append(table["ratio"])
+    return RunWatch([f"{i} {type(net.layers[i]).__name__}" for i in watched], rec["steps"],
+                    act_edges, np.array(rec["act"]), grad_edges, np.array(rec["grad"]),
+                    np.array(rec["sat"]), np.array(rec["rms"]), list(table["parameter"]),
+                    np.array(ratios, dtype=np.float64), losses)
+
+
+def _record(rec, step, net, watched, outputs, upstreams, act_edges, grad_edges, tol) -> None:
+    rec["steps"].append(step)
+    acts, grads, sats, rms = [], [], [], []
+    for i in watched:
+        a = to_numpy(outputs[i], "float64")
+        g = np.abs(to_numpy(upstreams[i], "float64"))
+        acts.append(np.histogram(np.clip(a, act_edges[0], act_edges[-1]), act_edges)[0])
+        logs = np.log10(np.maximum(g, 1e-300))
+        grads.append(np.histogram(np.clip(logs, grad_edges[0], grad_edges[-1]), grad_edges)[0])
+        sats.append(_saturation(net.layers[i], a, tol))
+        rms.append(float(np.sqrt(np.mean(g * g))))
+    rec["act"].append(acts)
+    rec["grad"].append(grads)
+    rec["sat"].append(sats)
+    rec["rms"].append(rms)

@@ -134,6 +134,32 @@ class SGD(Optimizer):
         p -= self.lr * g
 
 
+class RMSprop(Optimizer):
+    """RMSProp (torch.optim.RMSprop's rule, no momentum, not centred)::
+
+        s <- alpha s + (1 - alpha) g^2
+        p <- p - lr * g / (sqrt(s) + eps)
+    """
+
+    def __init__(self, params: Mapping, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8):
+        super().__init__(params, lr)
+        if not 0.0 <= alpha < 1.0:
+            raise ValueError(f"alpha must lie in [0, 1), got {alpha!r}")
+        if eps <= 0:
+            raise ValueError(f"eps must be > 0, got {eps!r}")
+        self.alpha = float(alpha)
+        self.eps = float(eps)
+
+    def _update(self, name, p, g, state) -> None:
+        if "s" not in state:
+            state["s"] = namespace(p).zeros_like(p)
+            state["xp"] = namespace(p)
+        s, xp = state["s"], state["xp"]
+        s *= self.alpha
+        s += (1.0 - self.alpha) * (g * g)
+        p -= self.lr * (g / (xp.sqrt(s) + self.eps))
+
+
 class Adam(Optimizer):
     """Adam with bias correction (torch.optim.Adam's rule; weight_decay is L2 added to g)::
 
@@ -189,6 +215,25 @@ class AdamW(Adam):
     def __init__(self, params: Mapping, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.01):
         super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+def warmup_cosine(step: int, steps: int, warmup: int) -> float:
+    """The learning-rate factor at ``step`` (1-based) of a run of ``steps`` steps.
+
+    A linear warm-up over the first ``warmup`` steps (step / warmup, so step 1 takes 1/warmup of
+    the rate), then a cosine decay from 1 to 0 over the remaining steps:
+    0.5 (1 + cos(pi (step - warmup) / (steps - warmup))). ``fit(..., schedule=...)`` multiplies
+    the optimizer's rate by it before every step.
+    """
+    if not (isinstance(steps, numbers.Integral) and isinstance(warmup, numbers.Integral)
+            and 0 <= warmup < steps):
+        raise ValueError(f"need integers 0 <= warmup < steps, got warmup={warmup!r}, "
+                         f"steps={steps!r}")
+    if not (isinstance(step, numbers.Integral) and 1 <= step <= steps):
+        raise ValueError(f"step must be an integer in [1, {steps}], got {step!r}")
+    if step <= warmup:
+        return step / warmup
+    return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
 
 
 def global_norm(grads: Mapping) -> float:

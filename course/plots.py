@@ -161,3 +161,91 @@ def activation_quantiles(activations: Sequence[np.ndarray]) -> np.ndarray:
         if a.size:
             out[i] = np.percentile(a, [5, 25, 50, 75, 95])
     return out
+
+
+def sweep(results: Mapping, axes=None, xlabel: str = "learning rate"):
+    """Two panels per call: each method's training loss (log) and validation accuracy over its
+    grid (``results``: name -> course.experiment.Result with numeric settings). A diverged run
+    is a gap in the line, marked with an x at the bottom; a ring marks the chosen setting."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 3.6), layout="constrained")
+    ax_loss, ax_val = axes
+    for k, (name, r) in enumerate(results.items()):
+        grid, colour = np.asarray(r.grid, dtype=np.float64), f"C{k}"
+        ax_loss.loglog(grid, _finite_positive(r.train_loss), "o-", ms=3, color=colour,
+                       label=legend_label(name))
+        ax_val.semilogx(grid, r.val, "o-", ms=3, color=colour, label=legend_label(name))
+        chosen = r.grid.index(r.best)
+        ax_val.plot(grid[chosen], r.val[chosen], "o", ms=10, mfc="none", color=colour)
+        gone = ~np.isfinite(r.val)
+        ax_val.plot(grid[gone], np.zeros(gone.sum()), "x", color=colour)
+    ax_loss.set(xlabel=xlabel, ylabel="training loss, last steps",
+                title="training loss: lowest right before the cliff")
+    ax_val.set(xlabel=xlabel, ylabel="validation accuracy",
+               title="validation accuracy (ring: chosen; x: diverged)")
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
+    ax_val.legend(fontsize="small")
+    return axes
+
+
+def seed_spread(results: Mapping, ax=None, baseline: float | None = None,
+                title: str = "test accuracy over the seeds"):
+    """Each method's test accuracy on every seed (dots) with its mean (bar) and the mean +- one
+    standard deviation (line); ``baseline`` as a dashed line. results: name -> Result."""
+    ax = _axes(ax)
+    names = list(results)
+    for k, name in enumerate(names):
+        r = results[name]
+        test = np.nan_to_num(r.test, nan=0.0)
+        ax.bar(k, r.mean, color=f"C{k}", alpha=0.35, width=0.6)
+        ax.errorbar(k, r.mean, yerr=r.spread, color="k", capsize=4, lw=1)
+        ax.plot(np.full(test.size, k) + np.linspace(-0.15, 0.15, test.size), test, "o",
+                ms=3, color=f"C{k}")
+    if baseline is not None:
+        ax.axhline(baseline, color="grey", ls="--", lw=1, label="baseline")
+        ax.legend(fontsize="small", loc="lower left")
+    ax.set_xticks(range(len(names)), [legend_label(n) for n in names], rotation=20,
+                  ha="right", fontsize="small")
+    ax.set(ylabel="test accuracy", title=title)
+    ax.grid(alpha=0.3, axis="y")
+    return ax
+
+
+def watch(run, title: str = "", layers: Sequence[int] | None = None, axes=None):
+    """Four panels of a course.diagnostics.RunWatch: the activation histograms and the
+    log10 |dL/dh| histograms at the last recorded step (one line per watched layer, a few
+    layers when there are many), the saturated or dead fraction per layer over the steps, and
+    every weight matrix's update-to-weight ratio over the steps (log, 1e-3 dashed)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 4, figsize=(15, 3.2), layout="constrained")
+    n = len(run.layers)
+    layers = list(layers) if layers is not None else sorted(set(
+        np.linspace(0, n - 1, min(n, 5)).round().astype(int)))
+    mids_a = (run.act_edges[:-1] + run.act_edges[1:]) / 2
+    mids_g = (run.grad_edges[:-1] + run.grad_edges[1:]) / 2
+    cmap = plt.get_cmap("viridis")
+    for j, i in enumerate(layers):
+        colour = cmap(j / max(len(layers) - 1, 1))
+        axes[0].plot(mids_a, run.act_hist[-1, i], color=colour, label=run.layers[i])
+        axes[1].plot(mids_g, run.grad_hist[-1, i], color=colour, label=run.layers[i])
+    axes[0].set(xlabel="activation", ylabel="count", title=f"{title} activations, step "
+                f"{run.steps[-1]}")
+    axes[1].set(xlabel="log10 |dL/dh|", ylabel="count", title="gradient at each layer")
+    axes[0].legend(fontsize="x-small")
+    im = axes[2].imshow(run.saturated.T, aspect="auto", origin="lower", vmin=0, vmax=1,
+                        cmap="magma", extent=(run.steps[0], run.steps[-1], 0.5, n + 0.5))
+    axes[2].set(xlabel="step", ylabel="watched layer (1 = input side)",
+                title="saturated / dead fraction")
+    plt.colorbar(im, ax=axes[2])
+    ratio = _finite_positive(run.update_ratio)
+    w = ratio.shape[1]
+    for j in range(w):
+        axes[3].semilogy(np.arange(1, ratio.shape[0] + 1), ratio[:, j],
+                         color=cmap(j / max(w - 1, 1)), lw=0.8)
+    axes[3].axhline(1e-3, color="k", ls="--", lw=1)
+    axes[3].set(xlabel="step", ylabel="||update|| / ||W||",
+                title="update-to-weight ratio (dark: input side)")
+    for ax in (axes[0], axes[1], axes[3]):
+        ax.grid(alpha=0.3)
+    return axes

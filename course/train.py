@@ -130,7 +130,8 @@ def _progress_bar(progress, steps: int):
 def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
         clip: float | None = None, seed: int = 0, progress="auto",
         eval_fn: Callable[[object], float] | None = None, eval_every: int = 50,
-        verbose: bool = True, record_updates: bool = False, first_step: int = 1) -> History:
+        verbose: bool = True, record_updates: bool = False, first_step: int = 1,
+        schedule: Callable[[int], float] | None = None) -> History:
     """Train ``net`` for ``steps`` optimizer steps and return the :class:`History`.
 
     net: an MLP (forward, backward, parameters, gradients); loss_fn: a loss with forward(out, y)
@@ -145,6 +146,9 @@ def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
     record_updates: also record each weight matrix's update-to-weight ratio at every step.
     first_step: the number of the first step (a run continued in pieces numbers its steps, and
     its divergence, as one run would).
+    schedule(step) -> factor: before each step the optimizer's rate is set to its rate at the
+    start of ``fit`` times this factor (e.g. ``lambda t: warmup_cosine(t, steps, 20)``); the
+    rate is put back when ``fit`` returns.
     """
     _check_fit_args(x, y, steps, batch_size, clip, eval_every)
     steps = int(steps)
@@ -153,10 +157,13 @@ def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
     batches = _batches(x.shape[0], batch_size, np.random.default_rng(seed))
     bar = _progress_bar(progress, steps)
     start = time.perf_counter()
+    base_lr = opt.lr
     try:
         with np.errstate(all="ignore"):
             last = first_step + steps - 1
             for step in range(first_step, last + 1):
+                if schedule is not None:
+                    opt.lr = base_lr * float(schedule(step))
                 before = snapshot(net.parameters()) if record_updates else None
                 if not _train_step(net, loss_fn, opt, x, y, next(batches), clip, step, history):
                     break
@@ -172,6 +179,7 @@ def fit(net, loss_fn, opt, x, y, steps: int = 500, batch_size: int | None = 64,
                     if step % 25 == 0:
                         bar.set_postfix(loss=f"{history.loss[-1]:.4g}", refresh=False)
     finally:
+        opt.lr = base_lr
         if bar is not None:
             bar.close()
     history.seconds = time.perf_counter() - start

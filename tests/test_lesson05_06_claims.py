@@ -10,10 +10,11 @@ import pytest
 
 from course.checks import core, lesson05, lesson06
 from course.data import spiral
+from course.diagnostics import watch_run
+from course.experiment import carve_validation, cliff, experiment
 from course.explore import (
     Settings,
     build_net,
-    clipped_update_norm,
     gradient_profile,
     jacobian_norms,
     train_run,
@@ -23,7 +24,7 @@ from course.gradcheck import PASS, numerical_gradient, relative_error
 from course.layers import BatchNorm, LayerNorm
 from course.losses import SoftmaxCrossEntropy
 from course.mlp import MLP
-from course.optim import SGD, Adam, AdamW
+from course.optim import SGD, Adam, AdamW, RMSprop, warmup_cosine
 from course.train import accuracy, fit
 
 LOSS = SoftmaxCrossEntropy()
@@ -138,45 +139,48 @@ def test_lesson05_adam_and_adamw_exercises_take_the_steps_of_course_optim(optimi
     np.testing.assert_allclose(params["w"], w, rtol=1e-9, atol=1e-12)
 
 
-def _trainer(name, x, y, steps=200):
-    def run(lr):
-        net = _make_net()
-        return fit(net, LOSS, MAKERS[name](net.parameters(), lr), x, y, steps=steps,
-                   batch_size=64, seed=0, progress=False, verbose=False)
-    return run
+RACE_MAKERS = {**MAKERS, "rmsprop": lambda p, lr: RMSprop(p, lr=lr, alpha=0.9),
+               "adam + warm-up": lambda p, lr: Adam(p, lr=lr)}
+RACE_GRID = list(np.logspace(-3, 1, 9))
 
 
-@pytest.fixture(scope="module")
-def sweep():
-    x, y, _, _ = _spirals()
-    lrs = np.logspace(-4, 1, 11)
-    return {name: lesson05._lr_sweep(_trainer(name, x, y), lrs, 20) for name in MAKERS}
+def _race(data_seed):
+    """Lesson 05's race (six optimizers through course.experiment.experiment) on spirals drawn
+    with ``data_seed`` (training) and ``data_seed + 1`` (test)."""
+    x, y = spiral(300, noise=0.2, seed=data_seed)
+    centre, scale = x.mean(axis=0), x.std(axis=0)
+    xt, yt = spiral(600, noise=0.2, seed=data_seed + 1)
+    data = (*carve_validation((x - centre) / scale, y, 0.25, seed=0), (xt - centre) / scale, yt)
+
+    def trainer(name):
+        schedule = (lambda t: warmup_cosine(t, 200, 20)) if "warm-up" in name else None
+
+        def train(lr, x_part, y_part, seed):
+            net = _make_net(seed)
+            return net, fit(net, LOSS, RACE_MAKERS[name](net.parameters(), lr), x_part, y_part,
+                            steps=200, batch_size=64, seed=seed, progress=False, verbose=False,
+                            schedule=schedule)
+        return train
+
+    return {name: experiment(trainer(name), RACE_GRID, data) for name in RACE_MAKERS}
 
 
-def test_lesson05_sweep_picks_each_optimizers_rate_and_shows_crawl_converge_overshoot(sweep):
-    assert {k: f"{b:.2g}" for k, (b, _) in sweep.items()} == {
-        "sgd": "1", "momentum": "0.1", "adam": "0.32", "adamw": "0.032"}
-    for _, scores in sweep.values():
-        assert scores[0] > 0.85 and (np.isnan(scores[-1]) or scores[-1] > 0.9)
-        assert np.nanmin(scores) < 0.1
-
-
-def test_lesson05_race_at_tuned_rates_ends_close_on_held_out_points(sweep):
-    x, y, xt, yt = _spirals()
-    held, reach, final = {}, {}, {}
-    for name, (lr, _) in sweep.items():
-        net = _make_net()
-        h = fit(net, LOSS, MAKERS[name](net.parameters(), lr), x, y, steps=400, batch_size=64,
-                seed=0, progress=False)
-        smooth = np.convolve(h.loss, np.ones(20) / 20, mode="valid")
-        reach[name] = int(np.flatnonzero(smooth < 0.3)[0]) + 20
-        held[name], final[name] = accuracy(net, xt, yt), float(np.mean(h.loss[-50:]))
-    assert min(held.values()) > 0.97 and max(held.values()) - min(held.values()) < 0.02
-    assert max(reach.values()) < 3 * min(reach.values())
-    assert reach == {"sgd": 71, "momentum": 48, "adam": 27, "adamw": 37}
-    mom_lr = sweep["momentum"][0]
-    sgd_same = _trainer("sgd", x, y, steps=400)(mom_lr / (1 - 0.9))
-    assert not sgd_same.diverged and max(final["momentum"], np.mean(sgd_same.loss[-50:])) < 0.05
+@pytest.mark.parametrize("data_seed", [1, 3])
+def test_lesson05_race_conclusions_hold_on_other_spirals(data_seed):
+    """The race's prose, with other data than the notebook's (seeds 0-4 of the networks each):
+    every optimizer above 95 % on every seed, means within 3 points, nothing diverged; the
+    lowest training loss and the rate chosen on validation below the cliff; for SGD and
+    momentum the lowest training loss right below it and the validation choice at or below."""
+    race = _race(data_seed)
+    assert min(r.worst for r in race.values()) > 0.95
+    means = [r.mean for r in race.values()]
+    assert max(means) - min(means) < 0.03 and all(r.diverged == 0 for r in race.values())
+    for name, r in race.items():
+        k_loss, k_cliff = int(np.nanargmin(r.train_loss)), cliff(r, 0.5)
+        assert RACE_GRID[k_loss] < RACE_GRID[k_cliff] and r.best < RACE_GRID[k_cliff], name
+    for name in ("sgd", "momentum"):
+        k_loss = int(np.nanargmin(race[name].train_loss))
+        assert cliff(race[name], 0.5) == k_loss + 1 and race[name].best <= RACE_GRID[k_loss]
 
 
 def test_lesson05_long_run_starts_at_ln_5_and_lowers_the_loss_more_than_threefold():
@@ -225,7 +229,7 @@ def test_lesson05_prompt_adam_never_diverges_but_fails_from_0_56():
 BROKEN = Settings(depth=30, width=32, activation="sigmoid", init="small normal")
 EXPLODING = Settings(depth=30, width=32, activation="relu", init="large normal")
 X, Y = two_moons(200, seed=0)
-XT, YT = lesson06.held_out()
+XT, YT = two_moons(1000, seed=1)
 
 
 def _with(s: Settings, **changes) -> Settings:
@@ -247,8 +251,9 @@ def _baseline():
     return accuracy(linear, XT, YT)
 
 
-def test_lesson06_held_out_points_are_the_notebooks_and_the_linear_baseline_is_0_877():
-    np.testing.assert_array_equal(XT, two_moons(1000, seed=1)[0])
+def test_lesson06_the_deep_check_measures_on_points_the_notebook_never_loads():
+    checked, _ = lesson06.held_out()
+    assert checked.shape == XT.shape and not np.allclose(checked, XT)
     assert round(_baseline(), 3) == 0.877
 
 
@@ -318,64 +323,76 @@ def test_lesson06_residual_networks_last_layer_input_is_about_15_per_unit():
     assert 14 < float(np.mean(np.abs(h))) < 16
 
 
-def test_lesson06_healthy_ratio_is_necessary_not_sufficient_and_norm_nets_train():
+FIXES = {"broken": _with(BROKEN, width=16),
+         "relu he": Settings(depth=30, width=16, activation="relu", init="he"),
+         "tanh xavier": Settings(depth=30, width=16, activation="tanh", init="xavier"),
+         "residual": _with(BROKEN, width=16, residual=True),
+         "layernorm": Settings(depth=30, width=16, activation="tanh", init="small normal",
+                               norm="layernorm"),
+         "batchnorm": Settings(depth=30, width=16, activation="tanh", init="small normal",
+                               norm="batchnorm")}
+
+
+def test_lesson06_fixes_table_conclusions_hold_with_other_moons():
+    """The fixes table's prose with other data (moons seed 2, test seed 3), seeds 0-4 each:
+    broken at 50 %, ReLU+He above the linear classifier on every seed, the residual sigmoid
+    level with it, tanh+Xavier above it on average but not on every seed, the normalised nets
+    with seeds below it, LayerNorm at 50 % on validation at rates 0.01 and 0.03."""
+    x, y = two_moons(200, seed=2)
+    data = (*carve_validation(x, y, 0.25, seed=0), *two_moons(1000, seed=3))
+
+    def adam_trainer(s):
+        def train(lr, xp, yp, seed):
+            net = build_net(_with(s, seed=seed))
+            h = fit(net, LOSS, Adam(net.parameters(), lr), xp, yp, steps=100, batch_size=None,
+                    progress=False, verbose=False)
+            return net.eval(), h
+        return train
+
+    def linear(lr, xp, yp, seed):
+        net = MLP([2, 2], seed=seed)
+        return net, fit(net, LOSS, Adam(net.parameters(), lr), xp, yp, steps=100,
+                        batch_size=None, progress=False, verbose=False)
+
+    rates = [1e-3, 3e-3, 1e-2, 3e-2]
+    lin = experiment(linear, rates + [0.1, 0.3], data)
+    t = {name: experiment(adam_trainer(s), rates, data) for name, s in FIXES.items()}
+    assert t["broken"].best_seed == 0.5 and t["relu he"].worst > lin.best_seed
+    assert abs(t["residual"].mean - lin.mean) < 0.05
+    assert t["tanh xavier"].mean > lin.mean and t["tanh xavier"].worst < lin.best_seed
+    assert t["layernorm"].worst < lin.mean and t["batchnorm"].worst < lin.mean
+    assert np.all(t["layernorm"].val[2:] == 0.5)
+
+
+def test_lesson06_relu_xavier_trains_with_adam_not_with_sgd_on_seeds_0_to_4():
+    """The notebook shows seed 0; the claim ("with SGD the loss stays at ln 2 at every rate and
+    never beats the linear classifier; Adam trains the same network") holds on seeds 0-4."""
     baseline = _baseline()
-    held = {}
-    for name, s, lr in [("broken", BROKEN, 0.01),
-                        ("relu he", Settings(depth=30, activation="relu", init="he"), 0.01),
-                        ("tanh xavier", Settings(depth=30, activation="tanh", init="xavier"), 0.01),
-                        ("residual", _with(BROKEN, residual=True), 0.01),
-                        ("ln", Settings(depth=30, activation="tanh", init="small normal",
-                                        norm="layernorm"), 0.01),
-                        ("ln small lr", Settings(depth=30, activation="tanh",
-                                                 init="small normal", norm="layernorm"), 0.001),
-                        ("bn small lr", Settings(depth=30, activation="tanh",
-                                                 init="small normal", norm="batchnorm"), 0.001)]:
-        _, h, held[name] = _trained(s, "adam", lr)
-        assert abs(h.loss[0] - math.log(2)) < 0.05
-    assert held["broken"] < 0.6 and held["relu he"] > baseline + 0.05
-    assert held["ln"] < 0.6 < held["ln small lr"] and held["bn small lr"] > baseline
-    assert held["residual"] < baseline + 0.01 and held["tanh xavier"] < baseline
-    assert {k: round(v, 3) for k, v in held.items()} == {
-        "broken": 0.5, "relu he": 0.952, "tanh xavier": 0.768, "residual": 0.871, "ln": 0.5,
-        "ln small lr": 0.815, "bn small lr": 0.885}
+    for seed in range(5):
+        s = Settings(depth=30, activation="relu", init="xavier", seed=seed)
+        for lr in (0.01, 0.1, 1.0):
+            _, h, acc = _trained(s, "sgd", lr)
+            assert h.loss[-1] > 0.68 and acc < baseline + 0.01, (seed, lr)
+        assert _trained(s, "adam", 0.01)[2] > baseline, seed
 
 
-def test_lesson06_relu_xavier_trains_with_adam_not_with_sgd():
-    baseline = _baseline()
-    for lr in (0.01, 0.1, 1.0):
-        _, h, acc = _trained(Settings(depth=30, activation="relu", init="xavier"), "sgd", lr)
-        assert h.loss[-1] > 0.68 and acc < baseline + 0.01
-    _, _, acc = _trained(Settings(depth=30, activation="relu", init="xavier"), "adam", 0.01)
-    assert acc > baseline + 0.04
-
-
-def test_lesson06_clipping_bounds_the_step_and_rescues_an_aggressive_run():
-    step = _with(EXPLODING, lr=0.01)
-    assert clipped_update_norm(step) > 1e10
-    assert clipped_update_norm(_with(step, clip=1.0)) <= 0.01 * (1 + 1e-9)
-    aggressive = Settings(depth=10, activation="relu", init="he", optimizer="sgd", lr=1.0)
-
-    def net():
-        n = build_net(aggressive)
-        n.linear_layers()[-1].params["W"] *= 0.1
-        return n
-
-    unclipped = net()
-    h = fit(unclipped, LOSS, SGD(unclipped.parameters(), lr=1.0), X, Y, steps=100,
-            batch_size=None, progress=False, verbose=False)
-    assert h.diverged_at == 8
-    clipped, opt, losses = net(), None, []
-    opt = SGD(clipped.parameters(), lr=1.0)
-    for _ in range(100):
-        losses.append(float(LOSS.forward(clipped.forward(X), Y)))
-        clipped.backward(LOSS.backward())
-        opt.step(lesson06._clip_global(clipped.gradients(), 1.0))
-    other = net()
-    history = fit(other, LOSS, SGD(other.parameters(), lr=1.0), X, Y, steps=100,
-                  batch_size=None, clip=1.0, progress=False)
-    np.testing.assert_allclose(history.loss[:50], losses[:50], rtol=1e-5, atol=0)
-    assert abs(losses[0] - math.log(2)) < 0.02 and accuracy(clipped, XT, YT) > _baseline()
+def test_lesson06_watched_runs_read_the_same_on_seeds_0_to_4():
+    """The watch section's readings, on the weights of seeds 0-4: the broken net's first matrix
+    never moves and its first-layer gradient is below 1e-40; the N(0, 1) tanh net keeps over
+    40 % saturated with a first-layer gradient 100x the last's; the Xavier net stays under 5 %
+    saturated with median update ratios between 1e-4 and 1e-2."""
+    for seed in range(5):
+        runs = []
+        for activation, init in [("sigmoid", "small normal"), ("tanh", "large normal"),
+                                 ("tanh", "xavier")]:
+            net = build_net(Settings(depth=30, width=16, activation=activation, init=init,
+                                     seed=seed))
+            runs.append(watch_run(net, LOSS, Adam(net.parameters(), 0.003), X, Y, steps=100))
+        broken, saturated, fixed = runs
+        assert np.all(broken.update_ratio[:, 0] == 0) and broken.grad_rms[-1, 0] < 1e-40
+        assert saturated.saturated.mean() > 0.4
+        assert saturated.grad_rms[-1, 0] > 100 * saturated.grad_rms[-1, -1]
+        assert fixed.saturated.max() < 0.05 and 1e-4 < np.median(fixed.update_ratio) < 1e-2
 
 
 def test_lesson06_reference_batchnorm_passes_gradcheck_and_matches_the_library():
@@ -424,8 +441,8 @@ def test_lesson06_deep_task_reference_reaches_the_target_and_mistakes_do_not(hid
     (x, y), = ex.case_list(hidden)
     report = lesson06._deep_report(lesson06._train_deep(x, y))
     assert report[0] == 30 and report[2] >= lesson06.TARGET
-    for mistake in lesson06.DEEP_MISTAKES.values():
-        assert not lesson06._deep_passes(lesson06._deep_report(mistake(x, y)))
+    for mistake in ex.mistakes:
+        assert not lesson06._deep_passes(lesson06._deep_report(mistake.fn(x, y)))
 
 
 # ---------------------------------------------------------------- lesson 06 explorer prompts

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from course.gradcheck import relative_error
-from course.optim import SGD, Adam, AdamW, clip_grad_norm, global_norm
+from course.optim import SGD, Adam, AdamW, RMSprop, clip_grad_norm, global_norm, warmup_cosine
 
 torch = pytest.importorskip("torch")
 
@@ -36,6 +36,9 @@ CASES = [
      lambda t: torch.optim.Adam(t, lr=0.01, betas=(0.8, 0.99), weight_decay=0.1)),
     ("adamw", lambda p: AdamW(p, lr=0.01, weight_decay=0.1),
      lambda t: torch.optim.AdamW(t, lr=0.01, weight_decay=0.1)),
+    ("rmsprop", lambda p: RMSprop(p, lr=0.01), lambda t: torch.optim.RMSprop(t, lr=0.01)),
+    ("rmsprop_alpha", lambda p: RMSprop(p, lr=0.003, alpha=0.9, eps=1e-6),
+     lambda t: torch.optim.RMSprop(t, lr=0.003, alpha=0.9, eps=1e-6)),
 ]
 
 
@@ -145,3 +148,21 @@ def test_clip_grad_norm_leaves_non_finite_gradients_untouched_and_returns_the_ba
 def test_clip_grad_norm_rejects_a_non_positive_threshold():
     with pytest.raises(ValueError, match="max_norm"):
         clip_grad_norm({"w": np.ones(2)}, 0.0)
+
+
+def test_warmup_cosine_climbs_linearly_then_falls_along_half_a_cosine_to_zero():
+    factors = np.array([warmup_cosine(t, 100, 10) for t in range(1, 101)])
+    np.testing.assert_allclose(factors[:10], np.arange(1, 11) / 10)
+    assert factors[9] == 1.0 and factors[-1] == pytest.approx(0.0, abs=1e-15)
+    assert np.all(np.diff(factors[9:]) < 0) and factors[54] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("args", [(0, 10, 2), (11, 10, 2), (3, 10, 10), (1.5, 10, 2)])
+def test_warmup_cosine_rejects_steps_outside_the_run(args):
+    with pytest.raises(ValueError):
+        warmup_cosine(*args)
+
+
+def test_rmsprop_rejects_a_bad_alpha():
+    with pytest.raises(ValueError, match="alpha"):
+        RMSprop({"w": np.zeros(2)}, lr=0.1, alpha=1.0)

@@ -315,3 +315,22 @@ def test_torch_tensors_train_through_the_same_loop():
     assert isinstance(history, History) and not history.diverged
     assert history.loss[-1] < history.loss[0]
     assert accuracy(net, torch.tensor(x), torch.tensor(y)) > 0.7
+
+
+def test_a_schedule_sets_the_rate_of_every_step_and_the_rate_comes_back():
+    from course.optim import warmup_cosine
+
+    x, y = xor_data()
+    seen = []
+
+    class Spy(SGD):
+        def step(self, grads):
+            seen.append(self.lr)
+            super().step(grads)
+
+    net = Net([2, 8, 2])
+    opt = Spy(net.parameters(), lr=0.5)
+    fit(net, SoftmaxCrossEntropy(), opt, x, y, steps=20, batch_size=None, progress=False,
+        schedule=lambda t: warmup_cosine(t, 20, 5))
+    np.testing.assert_allclose(seen, [0.5 * warmup_cosine(t, 20, 5) for t in range(1, 21)])
+    assert opt.lr == 0.5

@@ -1,12 +1,15 @@
 """Lesson 05 (training and optimizers): the training loop, momentum, RMSProp, Adam, AdamW's
-decoupled weight decay and a learning-rate sweep, each a pure function of its inputs (the loop
-changes only the network it is given)."""
+decoupled weight decay, a warm-up schedule and the experiment harness, each a pure function of
+its inputs (the loop changes only the network it is given)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from course.checks.core import Exercise
+from course.checks import variants
+from course.checks.core import Exercise, Mistake
+from course.experiment import cliff, experiment
+from course.optim import warmup_cosine
 
 BETAS = (0.9, 0.999)
 
@@ -137,16 +140,6 @@ def _momentum_hidden():
             (rng.normal(size=7), rng.normal(size=7), rng.normal(size=7), 0.01, 0.99)]
 
 
-MOMENTUM_MISTAKES = {
-    "forgot the velocity: this is plain SGD": lambda w, g, vel, lr=0.1, mu=0.9: (w - lr * g,
-                                                                                -lr * g),
-    "wrong sign: the step goes uphill (+lr * g)":
-        lambda w, g, vel, lr=0.1, mu=0.9: (w + mu * vel + lr * g, mu * vel + lr * g),
-    "updated w with the old velocity instead of the new one":
-        lambda w, g, vel, lr=0.1, mu=0.9: (w + vel, mu * vel - lr * g),
-    "forgot to decay the old velocity by mu":
-        lambda w, g, vel, lr=0.1, mu=0.9: (w + vel - lr * g, vel - lr * g),
-}
 
 
 # ---------------------------------------------------------------- 05.3 RMSProp
@@ -174,20 +167,6 @@ def _rmsprop_hidden():
              1e-4)]
 
 
-RMSPROP_MISTAKES = {
-    "no decay: s keeps adding g**2 (that is Adagrad, whose steps shrink for ever)":
-        lambda w, g, s, lr=0.01, rho=0.9, eps=1e-8: (
-            w - lr * g / (np.sqrt(s + g**2) + eps), s + g**2),
-    "rho and 1 - rho swapped: the new g**2 gets weight rho":
-        lambda w, g, s, lr=0.01, rho=0.9, eps=1e-8: (
-            w - lr * g / (np.sqrt((1 - rho) * s + rho * g**2) + eps), (1 - rho) * s + rho * g**2),
-    "forgot the square root: divided by s, not sqrt(s)":
-        lambda w, g, s, lr=0.01, rho=0.9, eps=1e-8: (
-            w - lr * g / (rho * s + (1 - rho) * g**2 + eps), rho * s + (1 - rho) * g**2),
-    "divided by the OLD average s instead of the updated one":
-        lambda w, g, s, lr=0.01, rho=0.9, eps=1e-8: (
-            w - lr * g / (np.sqrt(s) + eps), rho * s + (1 - rho) * g**2),
-}
 
 
 # ---------------------------------------------------------------- 05.4 Adam
@@ -298,205 +277,511 @@ def _adamw_hidden():
              0.01 * rng.random(6), 12, 0.002, 0.05)]
 
 
-# ---------------------------------------------------------------- 05.6 the learning-rate sweep
+# ---------------------------------------------------------------- 05.6 warm-up and cosine decay
 
 
-def _lr_sweep(train, lrs, last=20):
-    """Run ``train(lr)`` for every rate and pick the best by one stated rule.
-
-    train(lr) -> a course.train.History (``.loss``: the recorded losses, ``.diverged``: True
-    when the run blew up); lrs: sequence of rates; last: how many final losses to average.
-    Returns (best_lr, scores): scores (len(lrs),) float, the mean of each run's last ``last``
-    losses, NaN for a run that diverged; best_lr the rate with the lowest score.
-    """
-    scores = []
-    for lr in lrs:
-        run = train(lr)
-        scores.append(np.nan if run.diverged else float(np.mean(run.loss[-last:])))
-    scores = np.array(scores, dtype=np.float64)
-    return float(lrs[int(np.nanargmin(scores))]), scores
+def _warmup_from_zero(step, steps, warmup):
+    if step <= warmup:
+        return (step - 1) / warmup
+    return 0.5 * (1 + np.cos(np.pi * (step - warmup) / (steps - warmup)))
 
 
-def _sweep_argmin(train, lrs, last=20):
-    scores = []
-    for lr in lrs:
-        run = train(lr)
-        scores.append(np.nan if run.diverged else float(np.mean(run.loss[-last:])))
-    scores = np.array(scores, dtype=np.float64)
-    return float(lrs[int(np.argmin(scores))]), scores
+def _cosine_over_whole_run(step, steps, warmup):
+    if step <= warmup:
+        return step / warmup
+    return 0.5 * (1 + np.cos(np.pi * step / steps))
 
 
-def _sweep_last_loss(train, lrs, last=20):
-    scores = []
-    for lr in lrs:
-        run = train(lr)
-        scores.append(np.nan if run.diverged else float(run.loss[-1]))
-    scores = np.array(scores, dtype=np.float64)
-    return float(lrs[int(np.nanargmin(scores))]), scores
+def _no_warmup(step, steps, warmup):
+    return 0.5 * (1 + np.cos(np.pi * (step - warmup) / (steps - warmup))) if step > warmup else 1.0
 
 
-def _sweep_counts_diverged(train, lrs, last=20):
-    scores = np.array([float(np.mean(train(lr).loss[-last:])) for lr in lrs], dtype=np.float64)
-    return float(lrs[int(np.nanargmin(scores))]), scores
+def _linear_decay(step, steps, warmup):
+    if step <= warmup:
+        return step / warmup
+    return 1 - (step - warmup) / (steps - warmup)
 
 
-def _sweep_first_losses(train, lrs, last=20):
-    scores = []
-    for lr in lrs:
-        run = train(lr)
-        scores.append(np.nan if run.diverged else float(np.mean(run.loss[:last])))
-    scores = np.array(scores, dtype=np.float64)
-    return float(lrs[int(np.nanargmin(scores))]), scores
+def _cosine_unshifted(step, steps, warmup):
+    if step <= warmup:
+        return step / warmup
+    return float(np.cos(np.pi * (step - warmup) / (steps - warmup)))
 
 
-def _sweep_index(train, lrs, last=20):
-    _, scores = _lr_sweep(train, lrs, last)
-    return float(np.nanargmin(scores)), scores
+WARMUP_CASES = [(1, 10, 4), (3, 10, 4), (4, 10, 4), (6, 10, 4), (8, 10, 4), (10, 10, 4)]
 
 
-class _Runs:
-    """A stand-in for training: rate -> a History written out in advance (deterministic)."""
+def _warmup_hidden():
+    return [(1, 200, 20), (15, 200, 20), (21, 200, 20), (110, 200, 20), (199, 200, 20),
+            (5, 50, 10), (37, 50, 10)]
 
-    def __init__(self, runs: dict):
-        self.runs = runs
 
-    def __call__(self, lr):
-        from course.train import History
+# ---------------------------------------------------------------- 05.7 the experiment
 
-        loss, diverged_at = self.runs[float(lr)]
-        return History(loss=list(loss), diverged_at=diverged_at)
+
+def _result(grid, val, train_loss, best, seeds, test):
+    from course.experiment import Result
+
+    return Result(list(grid), np.array(val, dtype=np.float64),
+                  np.array(train_loss, dtype=np.float64), best, list(seeds),
+                  np.array(test, dtype=np.float64))
+
+
+def _grid_runs(train, grid, x, y, seed, xs, ys, last, score_diverged=False, first=False):
+    val, losses = [], []
+    from course.train import accuracy
+
+    for setting in grid:
+        net, history = train(setting, x, y, seed)
+        bad = history.diverged and not score_diverged
+        val.append(np.nan if bad else accuracy(net, xs, ys))
+        kept = history.loss[:last] if first else history.loss[-last:]
+        losses.append(np.nan if bad else float(np.mean(kept)))
+    return val, losses
+
+
+def _seed_runs(train, best, x, y, seeds, xs, ys):
+    from course.train import accuracy
+
+    test = []
+    for seed in seeds:
+        net, history = train(best, x, y, seed)
+        test.append(np.nan if history.diverged else accuracy(net, xs, ys))
+    return test
+
+
+def _experiment_by_train_loss(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last)
+    best = grid[int(np.nanargmin(losses))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
+
+
+def _experiment_argmax_nan(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last)
+    best = grid[int(np.argmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
+
+
+def _experiment_scores_diverged(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last, score_diverged=True)
+    best = grid[int(np.nanargmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
+
+
+def _experiment_tunes_on_test(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xt, yt, last)
+    best = grid[int(np.nanargmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
+
+
+def _experiment_one_seed(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last)
+    best = grid[int(np.nanargmax(val))]
+    test = _seed_runs(train, best, x, y, [seeds[0]] * len(seeds), xt, yt)
+    return _result(grid, val, losses, best, seeds, test)
+
+
+def _experiment_reports_validation(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last)
+    best = grid[int(np.nanargmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xv, yv))
+
+
+def _experiment_first_losses(train, grid, data, seeds=(0, 1, 2, 3, 4), last=20):
+    x, y, xv, yv, xt, yt = data
+    val, losses = _grid_runs(train, grid, x, y, seeds[0], xv, yv, last, first=True)
+    best = grid[int(np.nanargmax(val))]
+    return _result(grid, val, losses, best, seeds, _seed_runs(train, best, x, y, seeds, xt, yt))
+
+
+class _Cut:
+    """A stand-in network: class 1 where x[:, 0] > threshold (its class scores, (n, 2))."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def forward(self, x):
+        z = x[:, :1] - self.threshold
+        return np.hstack([-z, z])
 
     def __repr__(self) -> str:
-        return f"<training at rates {sorted(self.runs)}>"
+        return f"<network cutting at {self.threshold:g}>"
 
 
-def _curve(start, end, steps, wiggle, seed):
-    """A loss curve decaying from start to end with a deterministic wiggle."""
+class _FakeTraining:
+    """train(setting, x, y, seed) written out in advance: a cut and a loss curve per setting.
+
+    runs: setting -> (threshold, final loss, diverged at step or None); the seed shifts the
+    threshold by 0.01 * seed, so each seed scores differently.
+    """
+
+    def __init__(self, runs: dict, steps: int = 30):
+        self.runs, self.steps = runs, steps
+
+    def __call__(self, setting, x, y, seed):
+        from course.train import History
+
+        threshold, end, diverged_at = self.runs[setting]
+        curve = list(end + (1.0 - end) * np.exp(-np.linspace(0, 5, self.steps)))
+        if diverged_at is not None:
+            curve = curve[:diverged_at - 1]
+        return _Cut(threshold + 0.013 * seed), History(loss=curve, diverged_at=diverged_at)
+
+    def __repr__(self) -> str:
+        return f"<training at settings {sorted(self.runs)}>"
+
+
+def _line_data(cut_val, cut_test, n=40, seed=0):
+    """Points on a line, labelled by a cut at cut_val (validation) and cut_test (test)."""
     rng = np.random.default_rng(seed)
-    base = end + (start - end) * np.exp(-np.linspace(0, 6, steps))
-    return list(base * (1 + wiggle * rng.uniform(-1, 1, steps)))
+    parts = []
+    for cut in (0.0, cut_val, cut_test):
+        x = np.column_stack([rng.uniform(-1, 1, n), np.zeros(n)])
+        parts += [x, (x[:, 0] > cut).astype(np.int64)]
+    return tuple(parts)
 
 
-def _sweep_runs(ends, diverged, seed, steps=40):
-    lrs = np.logspace(-3, 0, len(ends))
-    runs = {}
-    for k, (lr, end) in enumerate(zip(lrs, ends)):
-        if k in diverged:
-            losses = _curve(1.1, 0.001, diverged[k], 0.0, seed + k)
-            runs[float(lr)] = (losses, diverged[k] + 1)
-        else:
-            runs[float(lr)] = (_curve(1.1, end, steps, 0.3, seed + k), None)
-    return _Runs(runs), lrs
+def _experiment_cases(seed=0):
+    grid = [0.001, 0.01, 0.1, 1.0, 10.0]
+    runs = {0.001: (-0.8, 0.9, None), 0.01: (-0.30, 0.4, None), 0.1: (0.3, 0.1, None),
+            1.0: (0.7, 0.01, None), 10.0: (-0.3, 0.001, 12)}
+    if seed:
+        grid = [0.003, 0.03, 0.3, 3.0]
+        runs = {0.003: (0.5, 0.5, None), 0.03: (0.35, 0.05, None), 0.3: (0.0, 0.02, None),
+                3.0: (0.35, 0.0001, 8 + seed)}
+    data = _line_data(-0.3 if not seed else 0.35, 0.3 if not seed else -0.2, seed=seed)
+    return [(_FakeTraining(runs), grid, data, (0, 1, 2, 3, 4), 10),
+            (_FakeTraining(runs), grid, data, (3, 7, 11), 5)]
 
 
-def _sweep_cases():
-    small, lrs_small = _sweep_runs([0.9, 0.4, 0.2, 0.25], {3: 30}, seed=0)
-    wide, lrs_wide = _sweep_runs([1.0, 0.7, 0.3, 0.12, 0.1, 0.3, 0.5], {5: 25, 6: 4}, seed=10)
-    return [(small, lrs_small, 10), (wide, lrs_wide, 5)]
-
-
-def _sweep_hidden():
-    one, lrs_one = _sweep_runs([0.8, 0.05, 0.06], {2: 30}, seed=20)
-    many, lrs_many = _sweep_runs([1.0, 0.9, 0.5, 0.2, 0.1, 0.11, 0.2, 0.6], {7: 22}, seed=30)
-    return [(one, lrs_one, 8), (many, lrs_many, 20)]
-
-
-def _same_sweep(got, expected) -> bool:
-    """(best_lr, scores) with the same rate and the same scores, NaN where the reference has NaN."""
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
-        return False
+def _same_result(got, expected) -> bool:
+    """A Result (or anything with its fields) equal to the reference's, NaN where it has NaN."""
     try:
-        best, scores = float(got[0]), np.asarray(got[1], dtype=np.float64)
-    except (TypeError, ValueError):
+        same = got.best == expected.best and list(got.seeds) == list(expected.seeds)
+        for field in ("val", "train_loss", "test"):
+            a = np.asarray(getattr(got, field), dtype=np.float64)
+            b = getattr(expected, field)
+            same = same and a.shape == b.shape and bool(
+                np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True))
+    except (AttributeError, TypeError, ValueError):
         return False
-    return (np.isclose(best, expected[0], rtol=1e-9) and scores.shape == expected[1].shape
-            and bool(np.allclose(scores, expected[1], rtol=1e-7, equal_nan=True)))
+    return bool(same)
 
 
+def _momentum_raw_gradient(w, g, velocity, lr=0.1, mu=0.9):
+    velocity = mu * velocity - lr * g
+    return w - lr * g, velocity
+
+
+def _momentum_sgd(w, g, velocity, lr=0.1, mu=0.9):
+    return w - lr * g, -lr * g
+
+
+def _momentum_uphill(w, g, velocity, lr=0.1, mu=0.9):
+    return w + mu * velocity + lr * g, mu * velocity + lr * g
+
+
+def _momentum_old_velocity(w, g, velocity, lr=0.1, mu=0.9):
+    return w + velocity, mu * velocity - lr * g
+
+
+def _momentum_no_decay(w, g, velocity, lr=0.1, mu=0.9):
+    return w + velocity - lr * g, velocity - lr * g
+
+
+def _rmsprop_adagrad(w, g, s, lr=0.01, rho=0.9, eps=1e-8):
+    return w - lr * g / (np.sqrt(s + g**2) + eps), s + g**2
+
+
+def _rmsprop_swapped(w, g, s, lr=0.01, rho=0.9, eps=1e-8):
+    s_new = (1 - rho) * s + rho * g**2
+    return w - lr * g / (np.sqrt(s_new) + eps), s_new
+
+
+def _rmsprop_no_sqrt(w, g, s, lr=0.01, rho=0.9, eps=1e-8):
+    s_new = rho * s + (1 - rho) * g**2
+    return w - lr * g / (s_new + eps), s_new
+
+
+def _rmsprop_old_average(w, g, s, lr=0.01, rho=0.9, eps=1e-8):
+    return w - lr * g / (np.sqrt(s) + eps), rho * s + (1 - rho) * g**2
+
+
+def _adam_moments_after_step(w, g, m, v, t, lr=0.01, eps=1e-8):
+    b1, b2 = BETAS
+    w_new = w - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return w_new, b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g**2
+
+
+def _loop_visible(seed=0):
+    if seed == 0:
+        return _loop_cases()
+    return _loop_cases(seeds=(2, 3), sizes=((2, 5, 3), (2, 4, 4, 4, 2)))
+
+
+def _cases_from(visible, hidden):
+    return lambda seed: visible() if seed == 0 else (hidden() if seed == 1 else [])
+
+
+def _cliff_first_failure(result, ceiling):
+    failed = [not np.isfinite(loss) or loss >= ceiling for loss in result.train_loss]
+    return failed.index(True) if True in failed else None
+
+
+def _cliff_nan_passes(result, ceiling):
+    failed = [bool(loss >= ceiling) for loss in result.train_loss]
+    if not failed[-1]:
+        return None
+    k = len(failed) - 1
+    while k > 0 and failed[k - 1]:
+        k -= 1
+    return k
+
+
+def _cliff_last_good(result, ceiling):
+    k = cliff(result, ceiling)
+    return None if k is None else k - 1
+
+
+def _cliff_rate(result, ceiling):
+    k = cliff(result, ceiling)
+    return None if k is None else result.grid[k]
+
+
+def _cliff_always(result, ceiling):
+    failed = [not np.isfinite(loss) or loss >= ceiling for loss in result.train_loss]
+    k = len(failed)
+    while k > 0 and failed[k - 1]:
+        k -= 1
+    return k
+
+
+def _cliff_cases(seed=0):
+    """Results whose training losses crawl at small rates, dip, and fail (high or NaN)."""
+    grids = {0: [([0.9, 0.3, 0.05, 0.01, 0.8, np.nan], 0.5),
+                 ([0.6, 0.2, 0.02, 0.7, 0.1, 1.2, 2.0], 0.5),
+                 ([0.9, 0.1, 0.01, 0.02], 0.5)],
+             1: [([1.1, 1.0, 0.4, 0.001, np.nan, np.nan, np.nan], 1.0986),
+                 ([0.3, 0.2, 0.1, 0.05], 0.5), ([np.nan, 0.2, np.nan], 0.5)]}
+    out = []
+    for losses, ceiling in grids[min(seed, 1)]:
+        grid = list(np.logspace(-3, 0, len(losses)))
+        out.append((_result(grid, np.ones(len(losses)), losses, grid[0], [0], [1.0]), ceiling))
+    return out
+
+
+S05 = "Lesson 05"
 EXERCISES = [
     Exercise(
         id="05.1",
         title="the training loop",
         points=3,
         reference=_train,
-        cases=_loop_cases,
-        hidden_cases=lambda: _loop_cases(seeds=(2, 3), sizes=((2, 5, 3), (2, 4, 4, 4, 2))),
+        cases=_loop_visible,
+        hidden_cases=lambda: _loop_visible(1),
         compare=_same_losses,
-        mistakes={
-            "p = p - lr * g makes a new array and rebinds the name: the network's parameters "
-            "never change (update in place: p -= lr * g)": _train_rebinds,
-            "wrong sign: p += lr * g climbs the loss": _train_uphill,
-            "gradients added up across steps (backward(accumulate=True) without zeroing them: "
-            "in PyTorch, a missing zero_grad())": _train_accumulates,
-            "only the weights W were updated; the biases b never move": _train_weights_only,
-            "recorded the loss after the step; record the loss of the forward pass you "
-            "backpropagated": _train_records_after_step,
-        },
+        mutates=True,
+        section=f"{S05}, 'The loop': the five parts of one step",
+        mistakes=[
+            Mistake("rebinds-not-in-place", "your loop never changes the network's parameters: "
+                    "the loss stays where it started", _train_rebinds,
+                    hint="a plain assignment to the loop variable makes a new array and leaves "
+                         "the network's own array as it was: update it in place"),
+            Mistake("sign", "your steps climb the loss instead of descending it", _train_uphill,
+                    hint="a gradient points uphill"),
+            Mistake("accumulates", "your gradients pile up from one step to the next",
+                    _train_accumulates,
+                    hint="backward here overwrites the gradients; asking it to accumulate "
+                         "without zeroing is PyTorch's missing zero_grad()"),
+            Mistake("weights-only", "your biases never move", _train_weights_only,
+                    hint="every parameter of net.parameters() takes a step, not only W"),
+            Mistake("loss-after-step", "your recorded losses are one step late",
+                    _train_records_after_step,
+                    hint="record the loss of the forward pass you backpropagated, before "
+                         "the step"),
+        ],
     ),
     Exercise(
         id="05.2",
         title="one step of SGD with momentum",
         points=2,
         reference=_momentum_step,
-        cases=_momentum_cases,
+        cases=_cases_from(_momentum_cases, _momentum_hidden),
         hidden_cases=_momentum_hidden,
-        mistakes=MOMENTUM_MISTAKES,
+        section=f"{S05}, 'Why plain gradient descent is slow: a narrow valley'",
+        mistakes=[
+            Mistake("raw-gradient", "your new w moved by the gradient alone: the velocity you "
+                    "computed did not move it", _momentum_raw_gradient,
+                    hint="w moves by the NEW velocity, not by the learning rate times g"),
+            Mistake("no-velocity", "your step is plain SGD: the old velocity plays no part",
+                    _momentum_sgd, hint="the new velocity starts from mu times the old one"),
+            Mistake("sign", "your step goes uphill", _momentum_uphill,
+                    hint="the velocity collects minus the learning rate times the gradient"),
+            Mistake("old-velocity", "w moved by the velocity of the previous step",
+                    _momentum_old_velocity,
+                    hint="first update the velocity, then move w by the updated one"),
+            Mistake("no-decay", "the old velocity is kept whole instead of decayed",
+                    _momentum_no_decay, hint="mu multiplies the old velocity"),
+            Mistake("inputs-changed", "your function changed its input w in place",
+                    variants.mutating(_momentum_step, 0),
+                    hint="an augmented assignment such as w += ... writes into the caller's "
+                         "array (the valley's path then draws as one point): make new arrays"),
+        ],
     ),
     Exercise(
         id="05.3",
         title="one step of RMSProp",
         points=2,
         reference=_rmsprop_step,
-        cases=_rmsprop_cases,
+        cases=_cases_from(_rmsprop_cases, _rmsprop_hidden),
         hidden_cases=_rmsprop_hidden,
-        mistakes=RMSPROP_MISTAKES,
+        section=f"{S05}, 'RMSProp: a step size per parameter'",
+        mistakes=[
+            Mistake("no-decay", "your running average of squared gradients only ever grows",
+                    _rmsprop_adagrad,
+                    hint="that is Adagrad, whose steps shrink for ever: the old average is "
+                         "decayed by rho"),
+            Mistake("rho-swapped", "the newest squared gradient got the weight that belongs to "
+                    "the old average", _rmsprop_swapped,
+                    hint="rho is the weight of the OLD average (0.9: mostly memory)"),
+            Mistake("no-sqrt", "your step is divided by a mean square, not a root mean square",
+                    _rmsprop_no_sqrt, hint="the step divides by the square root of s"),
+            Mistake("old-average", "your step used the average from before this step's "
+                    "gradient", _rmsprop_old_average,
+                    hint="update s first, then divide by the updated one"),
+            Mistake("inputs-changed", "your function changed its input s in place",
+                    variants.mutating(_rmsprop_step, 2),
+                    hint="s *= rho writes into the caller's array: make a new one"),
+        ],
     ),
     Exercise(
         id="05.4",
         title="one step of Adam",
         points=3,
         reference=_adam_step,
-        cases=_adam_cases,
+        cases=_cases_from(_adam_cases, _adam_hidden),
         hidden_cases=_adam_hidden,
-        mistakes={
-            "forgot the bias correction (m and v divided by 1 - beta^t)": _adam_no_bias_correction,
-            "eps inside the square root: use sqrt(v_hat) + eps": _adam_eps_inside_sqrt,
-            "squared the wrong thing: v averages g**2, not m**2": _adam_squared_m,
-            "forgot the square root of v_hat": _adam_no_sqrt,
-        },
+        section=f"{S05}, 'Adam: momentum and RMSProp together'",
+        mistakes=[
+            Mistake("no-bias-correction", "your first steps have the wrong size: m and v are "
+                    "still near their zero start", _adam_no_bias_correction,
+                    hint="both averages are divided by one minus beta to the power t"),
+            Mistake("eps-inside-sqrt", "eps sits in the wrong place", _adam_eps_inside_sqrt,
+                    hint="eps is added after the square root"),
+            Mistake("squared-m", "your v averages the wrong squared quantity", _adam_squared_m,
+                    hint="v is the running average of the squared GRADIENT"),
+            Mistake("no-sqrt", "your step divides by the corrected v itself", _adam_no_sqrt,
+                    hint="divide by the square root of the corrected v"),
+            Mistake("moments-after-step", "your step used the moments from before this "
+                    "step's gradient", _adam_moments_after_step,
+                    hint="update m and v with g first, then step with them"),
+        ],
     ),
     Exercise(
         id="05.5",
         title="AdamW: decoupled weight decay",
         points=2,
         reference=_adamw_step,
-        cases=_adamw_cases,
+        cases=_cases_from(_adamw_cases, _adamw_hidden),
         hidden_cases=_adamw_hidden,
-        mistakes={
-            "added the decay to the gradient (that is Adam with L2, not AdamW)":
-                _adamw_l2_in_gradient,
-            "the decay is not scaled by the learning rate": _adamw_decay_not_scaled_by_lr,
-            "wrong sign: the decay grows the weights": _adamw_wrong_sign,
-            "forgot the weight decay": _adamw_no_decay,
-        },
+        section=f"{S05}, 'AdamW: weight decay, decoupled'",
+        mistakes=[
+            Mistake("decay-in-moments", "your decay went through Adam's moments: that is Adam "
+                    "with L2, not AdamW", _adamw_l2_in_gradient,
+                    hint="AdamW keeps the decay out of the gradient: Adam's step on g alone, "
+                         "then the decay"),
+            Mistake("decay-not-scaled", "your decay is far too strong: it ignores the "
+                    "learning rate", _adamw_decay_not_scaled_by_lr,
+                    hint="the decay is scaled by the learning rate too"),
+            Mistake("sign", "your decay grows the weights", _adamw_wrong_sign,
+                    hint="decay pulls every weight towards zero"),
+            Mistake("no-decay", "your step has no weight decay at all", _adamw_no_decay,
+                    hint="after Adam's step, subtract the decay computed from the old w"),
+        ],
     ),
     Exercise(
         id="05.6",
-        title="a learning-rate sweep that returns the best rate",
-        points=3,
-        reference=_lr_sweep,
-        cases=_sweep_cases,
-        hidden_cases=_sweep_hidden,
-        compare=_same_sweep,
-        mistakes={
-            "np.argmin over scores holding NaN returns the NaN's index: the diverged run wins "
-            "(use np.nanargmin)": _sweep_argmin,
-            "a run that diverged was scored by the losses it recorded before it blew up; give "
-            "it NaN": _sweep_counts_diverged,
-            "scored each run by its last loss only; average the last `last` losses (one "
-            "mini-batch is noisy)": _sweep_last_loss,
-            "averaged the FIRST `last` losses instead of the last ones": _sweep_first_losses,
-            "returned the index of the best rate, not the rate itself": _sweep_index,
-        },
+        title="a learning-rate schedule: warm-up, then cosine decay",
+        points=2,
+        reference=warmup_cosine,
+        cases=lambda seed: list(WARMUP_CASES) if seed == 0 else (
+            _warmup_hidden() if seed == 1 else []),
+        hidden_cases=_warmup_hidden,
+        section=f"{S05}, 'A learning-rate schedule with warm-up'",
+        mistakes=[
+            Mistake("warmup-from-zero", "your first step does not move: its factor is 0",
+                    _warmup_from_zero, hint="step 1 takes 1/warmup of the rate"),
+            Mistake("cosine-whole-run", "your decay starts in the middle of the cosine",
+                    _cosine_over_whole_run,
+                    hint="the cosine's argument is 0 at the end of the warm-up and pi at the "
+                         "last step"),
+            Mistake("no-warmup", "your first steps take the full rate", _no_warmup,
+                    hint="during the warm-up the factor climbs linearly"),
+            Mistake("linear-decay", "your decay after the warm-up is a straight line",
+                    _linear_decay, hint="half a cosine period, shifted and halved"),
+            Mistake("cosine-unshifted", "your factor goes below 0", _cosine_unshifted,
+                    hint="the cosine runs from 1 to -1: shift it up and halve it"),
+        ],
+    ),
+    Exercise(
+        id="05.7",
+        title="the experiment: tune on validation, then every seed, then the test set once",
+        points=4,
+        reference=experiment,
+        cases=lambda seed: _experiment_cases(0) if seed == 0 else (
+            _experiment_cases(1) if seed == 1 else []),
+        hidden_cases=lambda: _experiment_cases(1),
+        compare=_same_result,
+        section=f"{S05}, 'A fair experiment: tune on validation data, then several seeds'",
+        mistakes=[
+            Mistake("chose-by-train-loss", "you chose the setting by its training loss",
+                    _experiment_by_train_loss,
+                    hint="the choice is made on the validation accuracy"),
+            Mistake("argmax-nan", "your choice fell on a run that diverged",
+                    _experiment_argmax_nan,
+                    hint="np.argmax returns the index of a NaN when there is one"),
+            Mistake("diverged-scored", "a run that diverged kept a score",
+                    _experiment_scores_diverged,
+                    hint="history.diverged: give that run NaN, in val and in train_loss"),
+            Mistake("tuned-on-test", "you chose the setting on the test set",
+                    _experiment_tunes_on_test,
+                    hint="the grid runs are scored on x_val, y_val; the test set waits"),
+            Mistake("one-seed", "every final run used the same seed", _experiment_one_seed,
+                    hint="one run per seed of seeds, each with its own seed"),
+            Mistake("reports-validation", "your final runs were scored on the validation split",
+                    _experiment_reports_validation,
+                    hint="the final runs are scored once, on x_test, y_test"),
+            Mistake("first-losses", "your train_loss averages the wrong end of each run",
+                    _experiment_first_losses, hint="the LAST `last` losses"),
+        ],
+    ),
+    Exercise(
+        id="05.8",
+        title="where the cliff starts",
+        points=2,
+        reference=cliff,
+        cases=lambda seed: _cliff_cases(seed) if seed < 2 else [],
+        hidden_cases=lambda: _cliff_cases(1),
+        section=f"{S05}, 'The cliff'",
+        mistakes=[
+            Mistake("first-failure", "you returned the first failing rate, not the start of "
+                    "the run of failures that reaches the end of the grid", _cliff_first_failure,
+                    hint="a rate that is too SMALL fails too (it crawls); the cliff is where "
+                         "the failures start and never stop"),
+            Mistake("nan-passes", "a run that diverged counted as one that trained",
+                    _cliff_nan_passes, hint="a NaN compares False with everything"),
+            Mistake("last-good", "you returned the last setting that trained",
+                    _cliff_last_good, hint="the index of the first FAILED setting"),
+            Mistake("rate-not-index", "you returned a rate, not its index in the grid",
+                    _cliff_rate, hint="return the position in result.grid"),
+            Mistake("no-none", "you returned an index when the last rate of the grid trained",
+                    _cliff_always, hint="no cliff in the grid: return None"),
+        ],
     ),
 ]

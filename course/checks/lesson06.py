@@ -1,6 +1,7 @@
 """Lesson 06 (vanishing and exploding gradients): the Xavier and He initialisers, global-norm
 clipping, BatchNorm's forward (training and evaluation) and backward, counting dead ReLU units,
-and a fix that makes the depth-30 network train, measured on held-out points."""
+a fix that makes the depth-30 network train (measured on points the lesson never loads), and one
+pass through a network that keeps every layer's output and the gradient arriving at it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import hashlib
 
 import numpy as np
 
-from course.checks.core import Exercise
+from course.checks import variants
+from course.checks.core import Exercise, Mistake
+from course.diagnostics import layer_pass
 
 # ---------------------------------------------------------------- 06.1, 06.2 initialisers
 
@@ -32,44 +35,27 @@ def _normal_with_variance(variance):
 
 
 def _init_cases(seed=0):
-    return [(300, 200, np.random.default_rng(seed)), (64, 256, np.random.default_rng(seed + 1))]
+    """(d_in, d_out, seed of the Generator): non-square, fan-in and fan-out far apart."""
+    if seed == 0:
+        return [(300, 100, 0), (64, 256, 1)]
+    return [(500, 200, 10 * seed), (40, 400, 10 * seed + 1)]
+
+
+def _init_stats(init, d_in, d_out, seed):
+    """What the check compares of an initialiser's W: (shape, standard deviation, mean)."""
+    w = np.asarray(init(d_in, d_out, np.random.default_rng(seed)), dtype=np.float64)
+    return tuple(w.shape), round(float(w.std()), 5), round(float(w.mean()), 5)
 
 
 def _same_scale(got, expected) -> bool:
-    """Same shape; the sample standard deviation within 3 % and the mean near 0 (any
-    distribution with the right variance passes, uniform included)."""
+    """Same shape; the standard deviation within 3 % and the mean near 0 (any distribution
+    with the right variance passes, uniform included)."""
     try:
-        got = np.asarray(got, dtype=np.float64)
+        (shape, std, mean), (e_shape, e_std, _) = got, expected
     except (TypeError, ValueError):
         return False
-    expected = np.asarray(expected)
-    if got.shape != expected.shape:
-        return False
-    std = float(np.std(expected))
-    return abs(float(np.std(got)) / std - 1) < 0.03 and abs(float(np.mean(got))) < 0.05 * std
-
-
-XAVIER_MISTAKES = {
-    "used only the fan-in, Var = 1/d_in (LeCun's rule): Xavier averages the forward and the "
-    "backward pass, 2/(d_in + d_out)": _normal_with_variance(lambda i, o: 1.0 / i),
-    "forgot the 2: Var = 1/(d_in + d_out) is half the variance the average of the two "
-    "passes asks for": _normal_with_variance(lambda i, o: 1.0 / (i + o)),
-    "passed the variance where numpy wants the standard deviation (rng.normal's scale is "
-    "sqrt(Var))": lambda i, o, rng: rng.normal(0.0, 2.0 / (i + o), size=(i, o)),
-    "that is He's variance 2/d_in (for ReLU); Xavier's is 2/(d_in + d_out)":
-        _normal_with_variance(lambda i, o: 2.0 / i),
-}
-
-HE_MISTAKES = {
-    "Var = 1/d_in keeps the variance only for a unit that passes everything; ReLU zeroes half "
-    "of z, so double it": _normal_with_variance(lambda i, o: 1.0 / i),
-    "that is Xavier's 2/(d_in + d_out); He's uses the fan-in only, 2/d_in":
-        _normal_with_variance(lambda i, o: 2.0 / (i + o)),
-    "used the fan-out d_out; the forward variance sums over the d_in inputs":
-        _normal_with_variance(lambda i, o: 2.0 / o),
-    "passed the variance where numpy wants the standard deviation (rng.normal's scale is "
-    "sqrt(Var))": lambda i, o, rng: rng.normal(0.0, 2.0 / i, size=(i, o)),
-}
+    return (tuple(shape) == tuple(e_shape) and abs(std / e_std - 1) < 0.03
+            and abs(mean) < 0.05 * e_std)
 
 
 # ---------------------------------------------------------------- 06.3 clipping
@@ -235,7 +221,7 @@ def _dead_fraction(z):
 
 def _dead_cases():
     rng = np.random.default_rng(60)
-    tiny = np.array([[-1.0, 2.0, -3.0], [-0.5, -1.0, 1.0]])
+    tiny = np.array([[-1.0, 2.0, -3.0, 0.0], [-0.5, -1.0, 1.0, 0.0], [-2.0, 0.5, 1.0, -1.0]])
     shifted = rng.normal(size=(8, 10)) - np.linspace(-1.0, 3.0, 10)
     return [(tiny,), (shifted,)]
 
@@ -250,12 +236,13 @@ def _dead_hidden():
 
 DEPTH = 30
 TARGET = 0.93
-HELD_OUT_SEED = 1
+HELD_OUT_SEED = 7
 HELD_OUT_POINTS = 1000
 
 
 def held_out():
-    """The held-out points the 06.7 check measures on: two moons, 1000 points, seed 1."""
+    """The points the 06.7 check measures on: two moons, 1000 points, seed 7. The lesson never
+    loads them, so no choice made in the notebook can have seen them."""
     from course.explore import two_moons
 
     return two_moons(HELD_OUT_POINTS, seed=HELD_OUT_SEED)
@@ -294,10 +281,28 @@ def _settings_trainer(steps=100, **settings):
     return _memo(train)
 
 
-_train_deep = _settings_trainer(steps=200, activation="relu", init="he", optimizer="adam",
-                                lr=0.003)
-_train_deep.__doc__ = ("Depth-30 ReLU network with He weights, 200 full-batch Adam steps "
-                       "(lr 0.003) on (x, y); returns the trained MLP.")
+def _train_deep_reference(x, y):
+    """Depth-30 ReLU network (width 16, He weights), 150 full-batch Adam steps at the rate of
+    {0.001, 0.003} with the better accuracy on a validation quarter carved from (x, y)."""
+    from course.experiment import carve_validation
+    from course.explore import Settings, build_net
+    from course.losses import SoftmaxCrossEntropy
+    from course.optim import Adam
+    from course.train import accuracy, fit
+
+    x_fit, y_fit, x_val, y_val = carve_validation(x, y, 0.25, seed=0)
+    best, best_acc = None, -1.0
+    for lr in (0.001, 0.003):
+        net = build_net(Settings(depth=DEPTH, width=16, activation="relu", init="he"))
+        fit(net, SoftmaxCrossEntropy(), Adam(net.parameters(), lr), x_fit, y_fit, steps=150,
+            batch_size=None, progress=False, verbose=False)
+        acc = accuracy(net.eval(), x_val, y_val)
+        if acc > best_acc:
+            best, best_acc = net, acc
+    return best
+
+
+_train_deep = _memo(_train_deep_reference)
 
 
 def _deep_report(net):
@@ -340,40 +345,102 @@ def _same_deep_result(got, expected) -> bool:
 _ANY_FAILING_KIND = ("tanh", False, "batchnorm")
 
 
-def _deep_cases():
+def _deep_cases(seed=0):
     from course.explore import two_moons
 
-    return [two_moons(200, seed=0)]
+    return [two_moons(200, seed=0 if seed == 0 else 2)]
 
 
-def _deep_hidden():
-    from course.explore import two_moons
-
-    return [two_moons(200, seed=2)]
+# ---------------------------------------------------------------- 06.8 one pass, layer by layer
 
 
-DEEP_MISTAKES = {
-    "the network must keep 30 hidden layers: the task is to make the DEEP network train, "
-    "not to avoid it": _settings_trainer(depth=3, activation="relu", init="xavier",
-                                         optimizer="sgd", lr=0.01),
-    "a ReLU network that misses the target: with Xavier (or small) weights the first layers "
-    "get 1e-5 of the last layer's gradient and plain SGD does not rescale it; use He weights, "
-    "or Adam, and enough steps":
-        _settings_trainer(activation="relu", init="xavier", optimizer="sgd", lr=0.1),
-    "still the sigmoid without a residual path: its slope is at most 1/4, so each layer "
-    "shrinks the gradient whatever the weights; add residual connections or change the "
-    "activation": _settings_trainer(activation="sigmoid", init="xavier", optimizer="adam",
-                                   lr=0.01),
-    "tanh with LayerNorm has a healthy gradient ratio, and still does not reach the target "
-    "here: a healthy ratio is necessary, not sufficient": _settings_trainer(
-        activation="tanh", init="small normal", norm="layernorm", optimizer="adam", lr=0.01),
-    "30 hidden layers, but the held-out accuracy is below the target; measure it with "
-    "accuracy(net.eval(), x_test, y_test) and try a smaller learning rate, more steps or "
-    "another fix": _settings_trainer(activation="tanh", init="small normal", norm="batchnorm",
-                                     optimizer="adam", lr=0.01),
-}
+def _run_pass(fn, sizes, activation, seed):
+    """Build the net, call fn(net, loss_fn, x, y); -> (loss, outputs, upstreams, gradients)."""
+    from course.losses import SoftmaxCrossEntropy
+    from course.mlp import MLP
+
+    net = MLP(list(sizes), activation=activation, seed=seed)
+    rng = np.random.default_rng(seed + 50)
+    x, y = rng.normal(size=(5, sizes[0])), rng.integers(0, sizes[-1], 5)
+    returned = fn(net, SoftmaxCrossEntropy(), x, y)
+    if returned is None:
+        return None
+    loss, outputs, upstreams = returned
+    grads = net.gradients()
+    return (float(loss), tuple(np.asarray(o) for o in outputs),
+            tuple(np.asarray(u) for u in upstreams), tuple(grads[k] for k in sorted(grads)))
 
 
+def _same_pass(got, expected) -> bool:
+    """(loss, outputs, upstreams, gradients) equal to the reference's, array by array."""
+    try:
+        if not np.isclose(got[0], expected[0], rtol=1e-9):
+            return False
+        for g, e in zip(got[1:], expected[1:], strict=True):
+            if len(g) != len(e) or not all(np.shape(a) == np.shape(b) and np.allclose(
+                    a, b, rtol=1e-9, atol=1e-12) for a, b in zip(g, e)):
+                return False
+    except (TypeError, ValueError, IndexError):
+        return False
+    return True
+
+
+def _pass_cases(seed=0):
+    if seed == 0:
+        return [((3, 3, 3, 3), "tanh", 0), ((2, 4, 3), "relu", 1)]
+    return [((4, 5, 5, 2), "sigmoid", seed), ((3, 6, 2), "relu", seed + 10)]
+
+
+def _forward_keep(net, x, inputs=False):
+    outputs, h = [], x
+    for layer in net.layers:
+        if inputs:
+            outputs.append(h)
+        h = layer.forward(h)
+        if not inputs:
+            outputs.append(h)
+    return outputs, h
+
+
+def _pass_upstream_is_input_grad(net, loss_fn, x, y):
+    outputs, h = _forward_keep(net, x)
+    loss = float(loss_fn.forward(h, y))
+    g, upstreams = loss_fn.backward(), [None] * len(net.layers)
+    for i in range(len(net.layers) - 1, -1, -1):
+        g = net.layers[i].backward(g)
+        upstreams[i] = g
+    return loss, outputs, upstreams
+
+
+def _pass_outputs_are_inputs(net, loss_fn, x, y):
+    from course.diagnostics import layer_pass
+
+    loss, _, upstreams = layer_pass(net, loss_fn, x, y)
+    outputs, _ = _forward_keep(net, x, inputs=True)
+    return loss, outputs, upstreams
+
+
+def _pass_reversed(net, loss_fn, x, y):
+    outputs, h = _forward_keep(net, x)
+    loss = float(loss_fn.forward(h, y))
+    g, upstreams = loss_fn.backward(), []
+    for layer in reversed(net.layers):
+        upstreams.append(g)
+        g = layer.backward(g)
+    return loss, outputs, upstreams
+
+
+def _pass_forward_order(net, loss_fn, x, y):
+    outputs, h = _forward_keep(net, x)
+    loss = float(loss_fn.forward(h, y))
+    g, upstreams = loss_fn.backward(), []
+    for layer in net.layers:
+        upstreams.append(g)
+        g = layer.backward(g)
+    return loss, outputs, upstreams
+
+
+S06 = "Lesson 06"
 EXERCISES = [
     Exercise(
         id="06.1",
@@ -381,9 +448,24 @@ EXERCISES = [
         points=2,
         reference=_xavier_init,
         cases=_init_cases,
-        hidden_cases=lambda: _init_cases(seed=10),
+        run=_init_stats,
         compare=_same_scale,
-        mistakes=XAVIER_MISTAKES,
+        section=f"{S06}, 'Choosing the weights' scale: the variance argument'",
+        mistakes=[
+            Mistake("fan-in-only", "the spread of your weights is too small: it counts only "
+                    "the inputs of each unit", _normal_with_variance(lambda i, o: 1.0 / i),
+                    hint="Xavier averages the forward pass (d_in) and the backward pass (d_out)"),
+            Mistake("missing-factor", "the spread of your weights is too small by a constant "
+                    "factor", _normal_with_variance(lambda i, o: 1.0 / (i + o)),
+                    hint="the AVERAGE of the two fans times Var(w) is 1"),
+            Mistake("variance-as-scale", "your standard deviation is the variance Xavier asks "
+                    "for", lambda i, o, rng: rng.normal(0.0, 2.0 / (i + o), size=(i, o)),
+                    hint="rng.normal's scale is the standard deviation: the square root of the "
+                         "variance"),
+            Mistake("he-variance", "the spread of your weights matches He's rule, not Xavier's",
+                    _normal_with_variance(lambda i, o: 2.0 / i),
+                    hint="He is for ReLU; Xavier uses both fans"),
+        ],
     ),
     Exercise(
         id="06.2",
@@ -391,93 +473,189 @@ EXERCISES = [
         points=2,
         reference=_he_init,
         cases=_init_cases,
-        hidden_cases=lambda: _init_cases(seed=20),
+        run=_init_stats,
         compare=_same_scale,
-        mistakes=HE_MISTAKES,
+        section=f"{S06}, 'Choosing the weights' scale: the variance argument' (ReLU)",
+        mistakes=[
+            Mistake("no-relu-factor", "the spread of your weights keeps the variance of a unit "
+                    "that passes everything", _normal_with_variance(lambda i, o: 1.0 / i),
+                    hint="ReLU zeroes half of z: what does that do to the mean square?"),
+            Mistake("xavier-variance", "the spread of your weights matches Xavier's rule",
+                    _normal_with_variance(lambda i, o: 2.0 / (i + o)),
+                    hint="He's rule counts one fan only"),
+            Mistake("wrong-fan", "your weights' spread is set by the wrong fan",
+                    _normal_with_variance(lambda i, o: 2.0 / o),
+                    hint="the forward variance sums over the d_in inputs of a unit"),
+            Mistake("variance-as-scale", "your standard deviation is the variance He asks for",
+                    lambda i, o, rng: rng.normal(0.0, 2.0 / i, size=(i, o)),
+                    hint="rng.normal's scale is the standard deviation"),
+        ],
     ),
     Exercise(
         id="06.3",
         title="global-norm gradient clipping",
         points=3,
         reference=_clip_global,
-        cases=_clip_cases,
+        cases=lambda seed: _clip_cases() if seed == 0 else (_clip_hidden() if seed == 1 else []),
         hidden_cases=_clip_hidden,
-        mistakes={
-            "clipped each tensor by its own norm instead of the global norm": _clip_per_tensor,
-            "max instead of min: small gradients were scaled up": _clip_max_not_min,
-            "clipped even below tau: every gradient was rescaled to norm tau": _clip_always,
-            "clipped each value to [-tau, tau] instead of scaling by the norm": _clip_values,
-        },
+        section=f"{S06}, 'Exploding gradients and clipping'",
+        mistakes=[
+            Mistake("per-tensor", "each array was clipped on its own: the direction of the "
+                    "whole gradient changed", _clip_per_tensor,
+                    hint="one norm for all arrays together, one factor for all"),
+            Mistake("max-not-min", "small gradients were scaled up", _clip_max_not_min,
+                    hint="the factor never exceeds 1"),
+            Mistake("always-rescaled", "gradients below the threshold were changed too",
+                    _clip_always, hint="below tau, the gradients pass unchanged"),
+            Mistake("clip-values", "each entry was cut off on its own", _clip_values,
+                    hint="scale by the norm; do not cut single values"),
+            Mistake("inputs-changed", "your function changed the gradients it was given in "
+                    "place", variants.mutating(_clip_global, 0),
+                    hint="return a new dict of new arrays"),
+        ],
     ),
     Exercise(
         id="06.4",
         title="BatchNorm forward, training and evaluation",
         points=3,
         reference=_bn_forward,
-        cases=_bn_forward_cases,
+        cases=lambda seed: _bn_forward_cases(0 if seed == 0 else 5),
         hidden_cases=lambda: _bn_forward_cases(seed=5),
-        mistakes={
-            "statistics over the features (axis=1): that is LayerNorm; BatchNorm averages each "
-            "feature over the batch (axis=0)": _bn_variant(stats_axis=1),
-            "evaluation used the batch's statistics; in evaluation use the running mean and "
-            "variance (one example must not depend on the others)": _bn_variant(eval_batch=True),
-            "eps added outside the square root: use sqrt(var + eps)": _bn_variant(eps_outside=True),
-            "normalised with the unbiased variance (n - 1); normalise with the batch's own "
-            "variance (n) and keep n/(n - 1) for the running estimate":
-                _bn_variant(unbiased_norm=True),
-            "momentum the wrong way round: the running statistics keep only momentum of their "
-            "old value": _bn_variant(swapped_momentum=True),
-            "the running variance got the biased batch variance; it estimates the population "
-            "variance, var * n/(n - 1)": _bn_variant(biased_running=True),
-        },
+        section=f"{S06}, 'BatchNorm, written out'",
+        mistakes=[
+            Mistake("features-axis", "your statistics are taken over each example's features: "
+                    "that is LayerNorm", _bn_variant(stats_axis=1),
+                    hint="BatchNorm averages each feature over the batch"),
+            Mistake("eval-uses-batch", "in evaluation mode your output depends on the other "
+                    "examples of the batch", _bn_variant(eval_batch=True),
+                    hint="evaluation uses the running statistics"),
+            Mistake("eps-outside", "eps sits in the wrong place", _bn_variant(eps_outside=True),
+                    hint="eps is added to the variance, under the root"),
+            Mistake("unbiased-normalised", "your normalisation used the population estimate of "
+                    "the variance", _bn_variant(unbiased_norm=True),
+                    hint="normalise with the batch's own variance; the n/(n-1) factor is for "
+                         "the running estimate only"),
+            Mistake("momentum-swapped", "your running statistics forget almost everything "
+                    "each step", _bn_variant(swapped_momentum=True),
+                    hint="momentum is the weight of the NEW batch statistic"),
+            Mistake("biased-running", "your running variance is biased low",
+                    _bn_variant(biased_running=True),
+                    hint="the running variance estimates the population's: the n/(n-1) factor"),
+        ],
     ),
     Exercise(
         id="06.5",
         title="BatchNorm backward in training mode",
         points=4,
         reference=_bn_backward,
-        cases=_bn_backward_cases,
+        cases=lambda seed: _bn_backward_cases(0 if seed == 0 else 7),
         hidden_cases=lambda: _bn_backward_cases(seed=7),
-        mistakes={
-            "treated the batch mean and variance as constants (that is the evaluation-mode "
-            "backward): in training both depend on every x": _bn_backward_variant(
-                drop_mean=True, drop_var=True),
-            "dropped the variance's path: the - xhat * mean(g * xhat) term is missing":
-                _bn_backward_variant(drop_var=True),
-            "dropped the mean's path: the - mean(g) term is missing":
-                _bn_backward_variant(drop_mean=True),
-            "forgot gamma: dL/dxhat = upstream * gamma": _bn_backward_variant(no_gamma=True),
-            "dgamma = sum(upstream): it is sum(upstream * xhat)":
-                _bn_backward_variant(dgamma_plain=True),
-            "means over the features (axis=1): that is LayerNorm's backward":
-                _bn_backward_variant(axis=1),
-        },
+        section=f"{S06}, 'Exercise 06.5': the three paths from x into xhat",
+        mistakes=[
+            Mistake("constant-statistics", "your dx treats the batch mean and variance as "
+                    "constants", _bn_backward_variant(drop_mean=True, drop_var=True),
+                    hint="in training both statistics depend on every x of the column"),
+            Mistake("no-variance-path", "your dx misses the path through the batch variance",
+                    _bn_backward_variant(drop_var=True),
+                    hint="follow x_i through the variance too"),
+            Mistake("no-mean-path", "your dx misses the path through the batch mean",
+                    _bn_backward_variant(drop_mean=True),
+                    hint="follow x_i through the mean too"),
+            Mistake("no-gamma", "your dx is not scaled by gamma", _bn_backward_variant(
+                    no_gamma=True), hint="dL/dxhat is the upstream times gamma"),
+            Mistake("dgamma-plain", "your dgamma does not depend on the normalised inputs",
+                    _bn_backward_variant(dgamma_plain=True),
+                    hint="out depends on gamma through xhat"),
+            Mistake("features-axis", "your means are over the features: that is LayerNorm's "
+                    "backward", _bn_backward_variant(axis=1), hint="columns, not rows"),
+        ],
     ),
     Exercise(
         id="06.6",
         title="fraction of dead ReLU units",
         points=2,
         reference=_dead_fraction,
-        cases=_dead_cases,
+        cases=lambda seed: _dead_cases() if seed == 0 else (_dead_hidden() if seed == 1 else []),
         hidden_cases=_dead_hidden,
-        mistakes={
-            "counted inactive entries, not units inactive on every example":
-                lambda z: float(np.mean(z <= 0)),
-            "a unit is dead only if inactive on ALL examples, not on any one":
-                lambda z: float(np.mean(np.any(z <= 0, axis=0))),
-            "counted the live units instead of the dead ones":
-                lambda z: float(np.mean(~np.all(z <= 0, axis=0))),
-            "returned the count, not the fraction": lambda z: float(np.sum(np.all(z <= 0, axis=0))),
-        },
+        section=f"{S06}, 'Dead ReLUs'",
+        mistakes=[
+            Mistake("entries-not-units", "you counted inactive entries, not units",
+                    lambda z: float(np.mean(z <= 0)),
+                    hint="a unit is a column: dead when inactive on every example"),
+            Mistake("any-not-all", "a unit counted as dead when one example switched it off",
+                    lambda z: float(np.mean(np.any(z <= 0, axis=0))),
+                    hint="dead means off on ALL examples"),
+            Mistake("live-units", "you counted the live units", lambda z: float(
+                    np.mean(~np.all(z <= 0, axis=0))), hint="the fraction of DEAD units"),
+            Mistake("count-not-fraction", "you returned how many, not what fraction",
+                    lambda z: float(np.sum(np.all(z <= 0, axis=0))),
+                    hint="divide by the number of units"),
+            Mistake("zero-is-alive", "a unit whose pre-activation is exactly 0 counted as "
+                    "alive", lambda z: float(np.mean(np.all(z < 0, axis=0))),
+                    hint="ReLU outputs 0 and passes no gradient at z = 0 too"),
+            Mistake("per-example", "you took the fraction per example, over the wrong axis",
+                    lambda z: float(np.mean(np.all(z <= 0, axis=1))),
+                    hint="units are columns (axis 0 runs over the examples)"),
+        ],
     ),
     Exercise(
         id="06.7",
-        title=f"make the depth-30 network reach {TARGET:.0%} held-out accuracy",
+        title=f"make the depth-30 network reach {TARGET:.0%} on points it never saw",
         points=4,
         reference=_train_deep,
         cases=_deep_cases,
-        hidden_cases=_deep_hidden,
+        hidden_cases=lambda: _deep_cases(1),
         compare=_same_deep_result,
-        mistakes=DEEP_MISTAKES,
+        mutates=True,
+        section=f"{S06}, 'Exercise 06.7': the fixes table",
+        mistakes=[
+            Mistake("too-shallow", "your network does not have 30 hidden layers",
+                    _settings_trainer(depth=3, activation="relu", init="xavier",
+                                      optimizer="sgd", lr=0.01),
+                    hint="the task is to make the DEEP network train, not to avoid it"),
+            Mistake("relu-xavier-sgd", "your ReLU network misses the target: its first layers "
+                    "hardly move", _settings_trainer(activation="relu", init="xavier",
+                                                     optimizer="sgd", lr=0.1),
+                    hint="with Xavier weights ReLU loses a factor per layer and plain SGD does "
+                         "not rescale it: He weights, or Adam"),
+            Mistake("sigmoid", "your sigmoid network misses the target",
+                    _settings_trainer(activation="sigmoid", init="xavier", optimizer="adam",
+                                      lr=0.01),
+                    hint="the sigmoid's slope is at most 1/4 per layer: residual connections "
+                         "or another activation"),
+            Mistake("layernorm-lr", "your normalised tanh network misses the target",
+                    _settings_trainer(activation="tanh", init="small normal", norm="layernorm",
+                                      optimizer="adam", lr=0.01),
+                    hint="a healthy gradient ratio is necessary, not sufficient: tune the rate "
+                         "on a validation split"),
+            Mistake("below-target", "30 hidden layers, but below the target on new points",
+                    _settings_trainer(activation="tanh", init="small normal", norm="batchnorm",
+                                      optimizer="adam", lr=0.01),
+                    hint="carve a validation split from (x, y) and choose the setting on it"),
+        ],
+    ),
+    Exercise(
+        id="06.8",
+        title="one pass, layer by layer: every output and the gradient arriving at it",
+        points=3,
+        reference=layer_pass,
+        cases=_pass_cases,
+        run=_run_pass,
+        compare=_same_pass,
+        section=f"{S06}, 'Watch a whole run, layer by layer'",
+        mistakes=[
+            Mistake("upstream-is-input-grad", "your upstreams are each one layer early: the "
+                    "gradient leaving a layer, not the one arriving at its output",
+                    _pass_upstream_is_input_grad,
+                    hint="keep g BEFORE passing it through layer i's backward"),
+            Mistake("outputs-are-inputs", "your outputs are each one layer late: what went "
+                    "into a layer, not what came out", _pass_outputs_are_inputs,
+                    hint="keep h after the layer's forward"),
+            Mistake("upstreams-reversed", "your upstreams are listed output side first",
+                    _pass_reversed, hint="index i must belong to net.layers[i]"),
+            Mistake("forward-order-backward", "your backward pass visits the layers input side "
+                    "first", _pass_forward_order,
+                    hint="backward runs from the loss towards the input"),
+        ],
     ),
 ]
