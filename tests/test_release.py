@@ -106,6 +106,15 @@ def test_repository_lessons_are_in_sync_with_solutions():
     assert main(["release", "--check"]) == 0
 
 
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_no_solution_cell_ends_in_whitespace(path):
+    """nbgrader's release keeps a cell's trailing newline and ``course release`` does not, so
+    the two lessons would differ (tests/test_nbgrader.py compares them)."""
+    nb = nbformat.read(path, as_version=4)
+    trailing = [i for i, c in enumerate(nb.cells) if c.source != c.source.rstrip()]
+    assert not trailing, f"cells {trailing} end in whitespace"
+
+
 HIDDEN_01_1 = ('f = check("01.1", f)\n### BEGIN HIDDEN TESTS\n_ = check("01.1", hidden=True)\n'
                '### END HIDDEN TESTS')
 
